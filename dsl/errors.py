@@ -1,0 +1,35 @@
+"""Errors of the expression language.
+
+An `ExpressionError` is a value-like exception: a stable code, a message and a
+position (1-based line and column inside the expression text).  The product
+loader moves the position into the YAML file.
+"""
+from __future__ import annotations
+
+
+class ExpressionError(Exception):
+    """A problem in one expression: syntax, an unknown name, a type error."""
+
+    def __init__(self, code: str, message: str, line: int = 1, column: int = 1):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.line = line
+        self.column = column
+
+    def __repr__(self) -> str:
+        return f"ExpressionError({self.code!r}, {self.message!r}, {self.line}, {self.column})"
+
+
+# Stable codes.  Keep in step with the table in README.md.
+SYNTAX = "expr.syntax"
+TOO_DEEP = "expr.too-deep"
+UNKNOWN_NAME = "expr.unknown-name"
+UNKNOWN_FIELD = "expr.unknown-field"
+UNKNOWN_FUNCTION = "expr.unknown-function"
+TYPE = "expr.type"
+CURRENCY = "expr.currency"
+BAD_LITERAL = "expr.literal"
+UNKNOWN_CODE = "expr.unknown-code"
+CYCLE = "expr.cycle"
+DIVISION_BY_ZERO = "expr.division-by-zero"

@@ -1,0 +1,213 @@
+"""Text to AST.  The only module that knows about Lark.
+
+Lark errors are caught here, at one boundary, and re-raised as
+`ExpressionError` with a position and a message written for a product manager.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from importlib import resources
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from . import ast
+from .errors import SYNTAX, TOO_DEEP, BAD_LITERAL, ExpressionError
+
+MAX_LENGTH = 20_000         # characters in one expression
+MAX_DEPTH = 64              # nested brackets in one expression
+MAX_NUMBER_DIGITS = 30      # digits in one number literal
+
+_GRAMMAR = resources.files(__package__).joinpath("grammar.lark").read_text(encoding="utf-8")
+# Built once at import; a Lark LALR parser keeps no state between parse() calls.
+_LARK = Lark(_GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+_TOKEN_TEXT = {
+    "RPAR": "')'", "LPAR": "'('", "RSQB": "']'", "LSQB": "'['", "COMMA": "','", "DOT": "'.'",
+    "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "PERCENT": "'%'",
+    "EQUAL": "'=='", "NOTEQUAL": "'!='", "LESSTHAN": "'<'", "MORETHAN": "'>'",
+    "LESSEQUAL": "'<='", "MOREEQUAL": "'>='", "__ANON_0": "'=='", "__ANON_1": "'!='",
+    "__ANON_2": "'<='", "__ANON_3": "'>='",
+    "NUMBER": "a number", "STRING": "a string", "NAME": "a name", "DATE": "a date",
+    "CURRENCY": "a currency code", "UNIT": "a unit (days, months, years)",
+    "IF": "'if'", "THEN": "'then'", "ELSE": "'else'", "AND": "'and'", "OR": "'or'",
+    "NOT": "'not'", "IN": "'in'", "TRUE": "'true'", "FALSE": "'false'", "$END": "the end",
+}
+
+
+def _describe(expected) -> str:
+    names = sorted({_TOKEN_TEXT.get(name, name.lower()) for name in expected})
+    operands = {"a number", "a string", "a name", "a date", "'('", "'['", "'-'", "'not'",
+                "'if'", "'true'", "'false'"}
+    if {"a number", "a name"} <= set(names):
+        rest = [n for n in names if n not in operands]
+        return "a value" + (", " + ", ".join(rest) if rest else "")
+    if len(names) > 8:
+        return ", ".join(names[:8]) + ", ..."
+    return ", ".join(names)
+
+
+def _token_text(token: Token) -> str:
+    if token.type == "$END":
+        return "the end of the expression"
+    return repr(str(token))
+
+
+def parse(text: str) -> ast.Node:
+    """Parse one expression.  Raises `ExpressionError` and nothing else."""
+    if not isinstance(text, str):
+        raise ExpressionError(SYNTAX, "an expression must be text")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(SYNTAX, f"expression longer than {MAX_LENGTH} characters")
+    _check_depth(text)
+    if not text.strip():
+        raise ExpressionError(SYNTAX, "empty expression")
+    try:
+        tree = _LARK.parse(text)
+    except UnexpectedInput as error:
+        raise _syntax_error(error, text) from None
+    try:
+        return _ToAst().transform(tree)
+    except VisitError as error:
+        if isinstance(error.orig_exc, ExpressionError):
+            raise error.orig_exc from None
+        raise
+    except RecursionError:
+        raise ExpressionError(TOO_DEEP, "expression nested too deeply") from None
+
+
+def _check_depth(text: str) -> None:
+    depth = 0
+    line, column = 1, 0
+    quote = None
+    for char in text:
+        column += 1
+        if char == "\n":
+            line, column = line + 1, 0
+        if quote:
+            if char == quote:
+                quote = None
+            continue
+        if char in "\"'":
+            quote = char
+        elif char in "([":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ExpressionError(TOO_DEEP, f"brackets nested more than {MAX_DEPTH} deep", line, column)
+        elif char in ")]":
+            depth -= 1
+
+
+def _syntax_error(error: UnexpectedInput, text: str) -> ExpressionError:
+    line = getattr(error, "line", None) or 1
+    column = getattr(error, "column", None) or 1
+    if isinstance(error, UnexpectedCharacters):
+        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        if char == "=":
+            hint = "; write '==' to compare"
+        elif char in "\"'":
+            hint = "; a string must end on the same line with the same quote"
+        elif char.isupper():
+            hint = "; names start with a lower-case letter (a currency follows a number: 50.00 EUR)"
+        else:
+            hint = ""
+        return ExpressionError(SYNTAX, f"unexpected character {char!r}{hint}", line, column)
+    if isinstance(error, UnexpectedEOF) or (isinstance(error, UnexpectedToken) and error.token.type == "$END"):
+        lines = text.split("\n")
+        line = len(lines)
+        column = len(lines[-1].rstrip()) + 1
+        expected = getattr(error, "expected", None) or getattr(error, "accepts", None) or ()
+        return ExpressionError(SYNTAX, f"expression ends too early; expected {_describe(expected)}", line, column)
+    assert isinstance(error, UnexpectedToken)
+    token = error.token
+    expected = error.accepts or error.expected
+    found = _token_text(token)
+    if token.type == "NAME" and token in ("then", "else"):
+        message = f"unexpected {found}: 'if' must come first (if ... then ... else ...)"
+    elif {"THEN"} == set(expected) or {"ELSE"} == set(expected):
+        message = f"unexpected {found}; expected {_describe(expected)} (if ... then ... else ...)"
+    elif "RPAR" in expected and "COMMA" in expected:
+        message = f"unexpected {found}; missing ',' or ')'?"
+    else:
+        message = f"unexpected {found}; expected {_describe(expected)}"
+    return ExpressionError(SYNTAX, message, line, column)
+
+
+def _number(token: Token) -> Decimal | int:
+    text = str(token)
+    if len(text.replace(".", "")) > MAX_NUMBER_DIGITS:
+        raise ExpressionError(BAD_LITERAL, f"number with more than {MAX_NUMBER_DIGITS} digits",
+                              token.line, token.column)
+    return Decimal(text) if "." in text else int(text)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """One small method per node name of the grammar."""
+
+    def number(self, meta, children):
+        return ast.Number(meta.line, meta.column, _number(children[0]))
+
+    def percent(self, meta, children):
+        value = Decimal(_number(children[0])) / 100
+        return ast.Percent(meta.line, meta.column, value, f"{children[0]}%")
+
+    def money(self, meta, children):
+        number, currency = children
+        return ast.MoneyLit(meta.line, meta.column, Decimal(_number(number)), str(currency))
+
+    def duration(self, meta, children):
+        number, unit = children
+        if "." in number:
+            raise ExpressionError(BAD_LITERAL, "a duration is a whole number of days, months or years",
+                                  meta.line, meta.column)
+        count = _number(number)
+        unit = str(unit).rstrip("s")
+        if unit == "year":
+            return ast.DurationLit(meta.line, meta.column, count * 12, "months", f"{number} {unit}s")
+        return ast.DurationLit(meta.line, meta.column, count, unit + "s", f"{number} {unit}s")
+
+    def date(self, meta, children):
+        return ast.DateLit(meta.line, meta.column, str(children[0]))
+
+    def string(self, meta, children):
+        return ast.String(meta.line, meta.column, str(children[0])[1:-1])
+
+    def true(self, meta, children):
+        return ast.Bool(meta.line, meta.column, True)
+
+    def false(self, meta, children):
+        return ast.Bool(meta.line, meta.column, False)
+
+    def list(self, meta, children):
+        return ast.ListExpr(meta.line, meta.column, tuple(children))
+
+    def path(self, meta, children):
+        return ast.Path(meta.line, meta.column, tuple(str(c) for c in children))
+
+    def call(self, meta, children):
+        name, *args = children
+        return ast.Call(meta.line, meta.column, str(name), tuple(args))
+
+    def index(self, meta, children):
+        return ast.Index(meta.line, meta.column, children[0], children[1])
+
+    def neg(self, meta, children):
+        return ast.Unary(meta.line, meta.column, "neg", children[0])
+
+    def not_(self, meta, children):
+        return ast.Unary(meta.line, meta.column, "not", children[0])
+
+    def if_then_else(self, meta, children):
+        return ast.IfThenElse(meta.line, meta.column, *children)
+
+    def _binary(op):  # noqa: N805 - builds the methods below
+        def method(self, meta, children):
+            return ast.Binary(meta.line, meta.column, op, children[0], children[1])
+        return method
+
+    add, sub, mul, div = _binary("add"), _binary("sub"), _binary("mul"), _binary("div")
+    eq, ne, lt, le, gt, ge = _binary("eq"), _binary("ne"), _binary("lt"), _binary("le"), _binary("gt"), _binary("ge")
+    in_, not_in = _binary("in"), _binary("not_in")
+    and_, or_ = _binary("and"), _binary("or")
+    del _binary

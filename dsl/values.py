@@ -1,0 +1,249 @@
+"""Runtime values of the expression language: money, durations, calendar arithmetic.
+
+Money is a `Decimal` amount with an ISO 4217 currency.  Arithmetic between two
+amounts in different currencies raises `CurrencyMismatch`: no exchange rate is
+ever guessed.  A zero written without a currency (`max(0, gap)`) takes the
+currency of the amount it meets.  Rounding happens once, at the end
+(`Money.rounded`), half-up to the currency's minor unit.
+"""
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from .iso import MINOR_UNITS
+
+
+class CurrencyMismatch(Exception):
+    """Two amounts in different currencies met in one computation."""
+
+    def __init__(self, left: "Money", right: "Money"):
+        super().__init__(f"{left} and {right} are in different currencies")
+        self.left = left
+        self.right = right
+
+
+class Money:
+    """An amount of money.  `source` is the claim field it came from, if any."""
+
+    __slots__ = ("amount", "currency", "source")
+
+    def __init__(self, amount: Decimal, currency: str | None, source: str | None = None):
+        self.amount = amount
+        self.currency = currency
+        self.source = source
+
+    def _currency_with(self, other: "Money") -> str | None:
+        if self.currency == other.currency or other.currency is None:
+            return self.currency
+        if self.currency is None:
+            return other.currency
+        raise CurrencyMismatch(self, other)
+
+    def _source_with(self, other: "Money") -> str | None:
+        return self.source or other.source
+
+    def __add__(self, other):
+        if isinstance(other, Money):
+            return Money(self.amount + other.amount, self._currency_with(other), self._source_with(other))
+        return NotImplemented
+
+    def __sub__(self, other):
+        if isinstance(other, Money):
+            return Money(self.amount - other.amount, self._currency_with(other), self._source_with(other))
+        return NotImplemented
+
+    def __mul__(self, other):
+        if isinstance(other, (Decimal, int)) and not isinstance(other, bool):
+            return Money(self.amount * other, self.currency, self.source)
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        if isinstance(other, Money):
+            self._currency_with(other)
+            return self.amount / other.amount
+        if isinstance(other, (Decimal, int)) and not isinstance(other, bool):
+            return Money(self.amount / other, self.currency, self.source)
+        return NotImplemented
+
+    def __neg__(self):
+        return Money(-self.amount, self.currency, self.source)
+
+    def __abs__(self):
+        return Money(abs(self.amount), self.currency, self.source)
+
+    def _compare(self, other) -> tuple[Decimal, Decimal]:
+        if not isinstance(other, Money):
+            raise TypeError(f"cannot compare money with {type(other).__name__}")
+        self._currency_with(other)
+        return self.amount, other.amount
+
+    def __eq__(self, other):
+        if not isinstance(other, Money):
+            return NotImplemented
+        a, b = self._compare(other)
+        return a == b
+
+    def __ne__(self, other):
+        if not isinstance(other, Money):
+            return NotImplemented
+        a, b = self._compare(other)
+        return a != b
+
+    def __lt__(self, other):
+        a, b = self._compare(other)
+        return a < b
+
+    def __le__(self, other):
+        a, b = self._compare(other)
+        return a <= b
+
+    def __gt__(self, other):
+        a, b = self._compare(other)
+        return a > b
+
+    def __ge__(self, other):
+        a, b = self._compare(other)
+        return a >= b
+
+    __hash__ = None  # mutable-looking equality across currencies: not a dict key
+
+    def rounded(self, currency: str | None = None) -> "Money":
+        """Half-up to the minor unit of the currency (this one, or `currency` for a bare zero)."""
+        code = self.currency or currency
+        places = MINOR_UNITS.get(code, 2)
+        quantum = Decimal(1).scaleb(-places)
+        return Money(self.amount.quantize(quantum, rounding=ROUND_HALF_UP), code, self.source)
+
+    def to_dict(self) -> dict:
+        return {"amount": str(self.amount), "currency": self.currency}
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}" if self.currency else f"{self.amount}"
+
+    def __repr__(self) -> str:
+        return f"Money({str(self.amount)!r}, {self.currency!r})"
+
+
+class Duration:
+    """A calendar duration: whole months, then days (`12 months`, `6 days`, `2 years`)."""
+
+    __slots__ = ("months", "days")
+
+    def __init__(self, months: int = 0, days: int = 0):
+        self.months = months
+        self.days = days
+
+    def __radd__(self, other):
+        if isinstance(other, date):
+            return add_months(other, self.months) + timedelta(days=self.days)
+        return NotImplemented
+
+    def __rsub__(self, other):
+        if isinstance(other, date):
+            return add_months(other, -self.months) - timedelta(days=self.days)
+        return NotImplemented
+
+    def __eq__(self, other):
+        return isinstance(other, Duration) and (self.months, self.days) == (other.months, other.days)
+
+    def __hash__(self):
+        return hash((self.months, self.days))
+
+    def __str__(self) -> str:
+        parts = []
+        if self.months:
+            parts.append(f"{self.months} months")
+        if self.days or not parts:
+            parts.append(f"{self.days} days")
+        return " ".join(parts)
+
+    __repr__ = __str__
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` plus whole calendar months, the day of the month clamped to the month's end.
+
+    2024-01-31 + 1 month = 2024-02-29.
+    """
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, min(day.day, last))
+
+
+def months_between(start: date, end: date) -> int:
+    """Whole calendar months from `start` to `end`: the largest n with start + n months <= end.
+
+    2022-01-31 to 2025-02-28 is 37; to 2025-02-27 is 36.  Negative when end < start.
+    """
+    n = (end.year - start.year) * 12 + (end.month - start.month)
+    if n >= 0:
+        while n > 0 and add_months(start, n) > end:
+            n -= 1
+        return n
+    while add_months(start, n) > end:
+        n -= 1
+    while add_months(start, n + 1) <= end:
+        n += 1
+    return n
+
+
+def days_between(start: date, end: date) -> int:
+    """Days from `start` to `end` (negative when end is earlier)."""
+    return (end - start).days
+
+
+class LookupTable:
+    """A product table: rows by key (a country, a code), with an optional default row."""
+
+    __slots__ = ("name", "clause", "rows", "default", "has_default")
+
+    def __init__(self, name: str, clause: str | None, rows: dict, default=None, has_default: bool = False):
+        self.name = name
+        self.clause = clause
+        self.rows = rows
+        self.default = default
+        self.has_default = has_default
+
+    def lookup(self, key, scope):
+        value = self.rows.get(key, _MISSING)
+        if value is _MISSING:
+            if not self.has_default:
+                raise LookupError(f"table '{self.name}' has no row for {key!r} and no default")
+            value = self.default
+            scope.trace.append(f"{self.name}[{key}]: no row for {key}, default {value}{_cite(self.clause)}")
+        else:
+            scope.trace.append(f"{self.name}[{key}]: {value}{_cite(self.clause)}")
+        return value
+
+
+class BandSchedule:
+    """Bands of whole numbers (`from`..`to`, both included; the last may be open)."""
+
+    __slots__ = ("name", "clause", "unit", "bands")
+
+    def __init__(self, name: str, clause: str | None, unit: str, bands: tuple):
+        self.name = name
+        self.clause = clause
+        self.unit = unit
+        self.bands = bands          # ((low, high_or_None, value), ...)
+
+    def lookup(self, key, scope):
+        for low, high, value in self.bands:
+            if key >= low and (high is None or key <= high):
+                span = f"{low}-{high}" if high is not None else f"{low} and more"
+                scope.trace.append(f"{self.name}[{key}]: band {span} {self.unit}: {value}{_cite(self.clause)}")
+                return value
+        raise LookupError(f"{key} {self.unit} falls in no band of '{self.name}'")
+
+
+_MISSING = object()
+
+
+def _cite(clause: str | None) -> str:
+    return f" ({clause})" if clause else ""

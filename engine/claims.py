@@ -1,0 +1,395 @@
+"""Claim validation, compiled from a product's field declarations.
+
+A `ClaimValidator` is built once per product version: a tree of small
+converters, one per declared field, so that checking a claim walks the claim
+once and builds the flat dict of values (`V`, by dotted path) that compiled
+expressions read.  No schema is interpreted per claim.
+
+The first problem found is raised as a `ClaimError` (the contract's error
+object: code, message, path).  Types are strict: an integer is a JSON integer
+(never `true`), an amount is a JSON number or a plain decimal string, a date
+is a real calendar date.
+"""
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+from dsl.checker import suggest
+from dsl.iso import COUNTRIES, COUNTRY_ALIASES, MINOR_UNITS
+from dsl.values import Money
+
+from . import errors as E
+from .errors import ClaimError
+from .model import FieldSpec
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?\Z")
+_CURRENCY = re.compile(r"[A-Z]{3}\Z")
+MAX_AMOUNT = Decimal(10) ** 15         # a trillion-and-more amount is not a claim, it is a mistake
+MAX_TEXT = 10_000                      # characters in a text field
+MAX_DECIMAL_DIGITS = 40
+
+Converter = Callable[[Any, str], Any]
+
+
+def _show(value: Any, spec: FieldSpec | None = None) -> str:
+    if spec is not None and spec.pii:
+        return "the value given"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, Decimal, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def parse_date(raw: Any, path: str) -> date:
+    if type(raw) is str:
+        if not _DATE.match(raw):
+            raise ClaimError(E.CLAIM_INVALID_DATE, f"{path}: {_show(raw)} is not a date (write YYYY-MM-DD)", path)
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise ClaimError(E.CLAIM_INVALID_DATE, f"{path}: {raw} is not a calendar date", path) from None
+    if type(raw) is date:
+        return raw
+    raise ClaimError(E.CLAIM_TYPE, f"{path} must be a date (YYYY-MM-DD text), not {_kind(raw)}", path)
+
+
+def parse_decimal(raw: Any, path: str, pattern=_DECIMAL, what: str = "a number") -> Decimal:
+    if type(raw) is int:
+        value = Decimal(raw)
+    elif type(raw) is Decimal:
+        value = raw
+    elif type(raw) is float:
+        if not math.isfinite(raw):
+            raise ClaimError(E.CLAIM_TYPE, f"{path} must be {what}, not {raw!r}", path)
+        value = Decimal(repr(raw))
+    elif type(raw) is str:
+        if not pattern.match(raw) or len(raw) > MAX_DECIMAL_DIGITS:
+            raise ClaimError(E.CLAIM_TYPE, f"{path}: {_show(raw)} is not {what} (write it like \"12.50\")", path)
+        value = Decimal(raw)
+    else:
+        raise ClaimError(E.CLAIM_TYPE, f"{path} must be {what}, not {_kind(raw)}", path)
+    if not value.is_finite():
+        raise ClaimError(E.CLAIM_TYPE, f"{path} must be {what}, not {raw}", path)
+    if abs(value) >= MAX_AMOUNT or len(value.as_tuple().digits) > MAX_DECIMAL_DIGITS:
+        raise ClaimError(E.CLAIM_RANGE, f"{path}: {_show(raw)} is out of range", path)
+    return value
+
+
+class _Converters:
+    """One converter per field type: (raw value, path) -> value, or ClaimError."""
+
+    def __init__(self, currencies: frozenset[str]):
+        self.currencies = currencies
+
+    def make(self, spec: FieldSpec) -> Converter:
+        return getattr(self, "_" + spec.type)(spec)
+
+    def _text(self, spec):
+        pattern = spec.pattern
+
+        def convert(raw, path):
+            if type(raw) is not str:
+                raise ClaimError(E.CLAIM_TYPE, f"{path} must be text, not {_kind(raw)}", path)
+            if len(raw) > MAX_TEXT:
+                raise ClaimError(E.CLAIM_RANGE, f"{path} is longer than {MAX_TEXT} characters", path)
+            if pattern is not None and not pattern.fullmatch(raw):
+                raise ClaimError(E.CLAIM_PATTERN, f"{path}: {_show(raw, spec)} is not a valid {spec.description or path}"
+                                 f" (expected {pattern.pattern})", path)
+            return raw
+        return convert
+
+    def _code(self, spec):
+        values = spec.values
+
+        def convert(raw, path):
+            if type(raw) is not str:
+                raise ClaimError(E.CLAIM_TYPE, f"{path} must be one of {_list(values)}, not {_kind(raw)}", path)
+            if raw not in values:
+                raise ClaimError(E.CLAIM_UNKNOWN_CODE, f"{path}: {_show(raw)} is not one of {_list(values)}"
+                                 + suggest(raw, values), path)
+            return raw
+        return convert
+
+    def _event(self, spec):
+        values, groups = spec.values, spec.groups
+
+        def convert(raw, path):
+            if type(raw) is not str:
+                raise ClaimError(E.CLAIM_TYPE, f"{path} must be an event code, not {_kind(raw)}", path)
+            if raw not in values:
+                if raw in groups:
+                    members = sorted(v for v in values if v.startswith(raw + "."))
+                    raise ClaimError(E.CLAIM_UNKNOWN_CODE, f"{path}: '{raw}' is a group of events; name the event "
+                                     f"itself, one of {_list(members)}", path)
+                raise ClaimError(E.CLAIM_UNKNOWN_CODE, f"{path}: {_show(raw)} is not an event this product knows"
+                                 + suggest(raw, values), path)
+            return raw
+        return convert
+
+    def _country(self, spec):
+        def convert(raw, path):
+            if type(raw) is not str:
+                raise ClaimError(E.CLAIM_TYPE, f"{path} must be a country code, not {_kind(raw)}", path)
+            if raw not in COUNTRIES:
+                hint = ""
+                if raw in COUNTRY_ALIASES:
+                    hint = f"; the ISO 3166-1 code is '{COUNTRY_ALIASES[raw]}'"
+                elif raw.upper() in COUNTRIES:
+                    hint = f"; country codes are upper-case: '{raw.upper()}'"
+                raise ClaimError(E.CLAIM_UNKNOWN_CODE, f"{path}: {_show(raw)} is not an ISO 3166-1 alpha-2 "
+                                 f"country code{hint}", path)
+            return raw
+        return convert
+
+    def _date(self, spec):
+        return parse_date
+
+    def _bool(self, spec):
+        def convert(raw, path):
+            if raw is True or raw is False:
+                return raw
+            raise ClaimError(E.CLAIM_TYPE, f"{path} must be true or false, not {_kind(raw)}", path)
+        return convert
+
+    def _integer(self, spec):
+        low, high = spec.minimum, spec.maximum
+
+        def convert(raw, path):
+            if type(raw) is not int:
+                raise ClaimError(E.CLAIM_TYPE, f"{path} must be a whole number, not {_kind(raw)}"
+                                 + (f" ({_show(raw)})" if isinstance(raw, str) else ""), path)
+            if abs(raw) > MAX_AMOUNT:
+                raise ClaimError(E.CLAIM_RANGE, f"{path}: {raw} is out of range", path)
+            _check_range(raw, low, high, path)
+            return raw
+        return convert
+
+    def _decimal(self, spec):
+        low, high = spec.minimum, spec.maximum
+
+        def convert(raw, path):
+            value = parse_decimal(raw, path)
+            _check_range(value, low, high, path)
+            return value
+        return convert
+
+    def _money(self, spec):
+        currencies = self.currencies
+
+        def convert(raw, path):
+            if type(raw) is not dict:
+                raise ClaimError(E.CLAIM_TYPE, f"{path} must be an amount: {{\"amount\": \"12.50\", "
+                                 f"\"currency\": \"EUR\"}}, not {_kind(raw)}", path)
+            for key in raw:
+                if key not in ("amount", "currency"):
+                    raise ClaimError(E.CLAIM_UNKNOWN_FIELD, f"{path}.{key}: an amount has only "
+                                     "'amount' and 'currency'", f"{path}.{key}")
+            if "amount" not in raw or raw["amount"] is None:
+                raise ClaimError(E.CLAIM_MISSING_FIELD, f"{path}.amount is required", f"{path}.amount")
+            if "currency" not in raw or raw["currency"] is None:
+                raise ClaimError(E.CLAIM_MISSING_FIELD, f"{path}.currency is required", f"{path}.currency")
+            currency = raw["currency"]
+            if type(currency) is not str or not _CURRENCY.match(currency) or currency not in MINOR_UNITS:
+                raise ClaimError(E.CLAIM_CURRENCY, f"{path}.currency: {_show(currency)} is not an ISO 4217 "
+                                 "currency code", f"{path}.currency")
+            if currency not in currencies:
+                raise ClaimError(E.CLAIM_CURRENCY, f"{path}.currency: this product takes claims in "
+                                 f"{_list(currencies)}, not {currency}", f"{path}.currency")
+            amount = parse_decimal(raw["amount"], f"{path}.amount", _AMOUNT, "an amount")
+            if amount < 0:
+                raise ClaimError(E.CLAIM_AMOUNT, f"{path}.amount may not be negative", f"{path}.amount")
+            places = MINOR_UNITS[currency]
+            if -amount.as_tuple().exponent > places:
+                raise ClaimError(E.CLAIM_AMOUNT, f"{path}.amount: {raw['amount']} has more decimals than "
+                                 f"{currency} has ({places}); it is not rounded for you", f"{path}.amount")
+            return Money(amount, currency, path)
+        return convert
+
+    def _list(self, spec):
+        values = spec.values
+
+        def convert(raw, path):
+            if type(raw) is not list and type(raw) is not tuple:
+                raise ClaimError(E.CLAIM_TYPE, f"{path} must be a list, not {_kind(raw)}", path)
+            for i, item in enumerate(raw):
+                if type(item) is not str or item not in values:
+                    raise ClaimError(E.CLAIM_UNKNOWN_CODE, f"{path}[{i}]: {_show(item)} is not one of "
+                                     f"{_list(values)}" + (suggest(item, values) if type(item) is str else ""),
+                                     f"{path}[{i}]")
+            return tuple(raw)
+        return convert
+
+
+def _check_range(value, low, high, path):
+    if low is not None and value < low:
+        raise ClaimError(E.CLAIM_RANGE, f"{path}: {value} is below the minimum {low}", path)
+    if high is not None and value > high:
+        raise ClaimError(E.CLAIM_RANGE, f"{path}: {value} is above the maximum {high}", path)
+
+
+def _list(values) -> str:
+    values = sorted(values)
+    if len(values) > 12:
+        return ", ".join(values[:12]) + f", ... ({len(values)} in all)"
+    return ", ".join(values)
+
+
+class _Object:
+    """A group of fields in the claim (policy, policy.holder, claim.replacement...)."""
+
+    __slots__ = ("path", "children", "optional", "required")
+
+    def __init__(self, path: str):
+        self.path = path
+        self.children: dict[str, Any] = {}      # name -> _Object or (FieldSpec, converter)
+        self.optional = False                   # declared `type: object, optional: true`
+        self.required = False                   # some field below must be given
+
+
+class ClaimValidator:
+    """Validates one claim document against one product version's fields."""
+
+    def __init__(self, fields: tuple[FieldSpec, ...], currencies: frozenset[str]):
+        self.fields = fields
+        self.currencies = currencies
+        converters = _Converters(currencies)
+        self.root = _Object("")
+        self.root.children["product"] = None
+        self.paths = [spec.path for spec in fields]
+        self._conditional = [s for s in fields if s.required_when is not None]
+        self._ordered = [s for s in fields if s.not_before is not None]
+        self._money_paths = [s.path for s in fields if s.type == "money"]
+        for spec in fields:
+            parts = spec.path.split(".")
+            node = self.root
+            for i, part in enumerate(parts[:-1]):
+                child = node.children.get(part)
+                if child is None:
+                    child = node.children[part] = _Object(".".join(parts[:i + 1]))
+                node = child
+            if spec.type == "object":
+                obj = node.children.get(parts[-1])
+                if obj is None:
+                    obj = node.children[parts[-1]] = _Object(spec.path)
+                obj.optional = not spec.required
+            else:
+                node.children[parts[-1]] = (spec, converters.make(spec))
+        self._mark_required(self.root)
+
+    def convert_default(self, spec: FieldSpec, raw: Any) -> Any:
+        """Used at load: a declared default goes through the same converter as claim values."""
+        return _Converters(self.currencies).make(spec)(raw, spec.path)
+
+    def _mark_required(self, node: _Object) -> bool:
+        required = False
+        for child in node.children.values():
+            if isinstance(child, _Object):
+                child_required = self._mark_required(child)
+                required = required or (child_required and not child.optional)
+            elif child is not None:
+                spec = child[0]
+                required = required or (spec.required and spec.required_when is None)
+        node.required = required
+        return required
+
+    def validate(self, claim: Any) -> tuple[dict, str | None]:
+        """Check a claim document; return (values by path, the claim's currency)."""
+        if type(claim) is not dict:
+            raise ClaimError(E.CLAIM_NOT_OBJECT, f"a claim must be an object, not {_kind(claim)}", None)
+        values: dict[str, Any] = {}
+        self._object(self.root, claim, values)
+        for spec in self._conditional:
+            if values[spec.path] is None and spec.required_when(values, _NoDefinitions):
+                raise ClaimError(E.CLAIM_MISSING_FIELD, f"{spec.path} is required when {spec.required_when_text}",
+                                 spec.path)
+        for spec in self._ordered:
+            value, other = values[spec.path], values[spec.not_before]
+            if value is not None and other is not None and value < other:
+                raise ClaimError(E.CLAIM_DATE_ORDER, f"{spec.path} ({value}) is before {spec.not_before} ({other})",
+                                 spec.path)
+        currency = None
+        for path in self._money_paths:
+            money = values[path]
+            if money is None:
+                continue
+            if currency is None:
+                currency = money.currency
+            elif money.currency != currency:
+                raise ClaimError(E.CLAIM_MIXED_CURRENCY, f"{path} is in {money.currency}, but the claim's other "
+                                 f"amounts are in {currency}: all money in one claim must be in one currency",
+                                 f"{path}.currency")
+        return values, currency
+
+    def _object(self, node: _Object, raw: dict, values: dict) -> None:
+        children = node.children
+        prefix = node.path + "." if node.path else ""
+        for key in raw:
+            if key not in children:
+                path = prefix + str(key)
+                known = [prefix + name for name in children if name != "product"]
+                raise ClaimError(E.CLAIM_UNKNOWN_FIELD, f"unknown field '{path}'" + suggest(path, known
+                                 or self.paths) + " (the product does not read it)", path)
+        for name, child in children.items():
+            if child is None:           # the envelope's `product`, read by the book
+                continue
+            value = raw.get(name)
+            if type(child) is _Object:
+                if value is None:
+                    if child.required and not child.optional:
+                        raise ClaimError(E.CLAIM_MISSING_FIELD, f"{child.path} is required", child.path)
+                    self._absent(child, values)
+                elif type(value) is not dict:
+                    raise ClaimError(E.CLAIM_TYPE, f"{child.path} must be an object, not {_kind(value)}", child.path)
+                else:
+                    if child.optional:
+                        values[child.path] = value
+                    self._object(child, value, values)
+                continue
+            spec, convert = child
+            path = prefix + name
+            if value is None:
+                if spec.has_default:
+                    values[path] = spec.default
+                elif spec.required and spec.required_when is None:
+                    raise ClaimError(E.CLAIM_MISSING_FIELD, f"{path} is required", path)
+                else:
+                    values[path] = None
+            else:
+                values[path] = convert(value, path)
+
+    def _absent(self, node: _Object, values: dict) -> None:
+        if node.optional:
+            values[node.path] = None
+        for child in node.children.values():
+            if type(child) is _Object:
+                self._absent(child, values)
+            elif child is not None:
+                spec = child[0]
+                values[spec.path] = spec.default if spec.has_default else None
+
+
+class _NoDefinitions(dict):
+    """The `D` a required_when condition sees: it may read fields only."""
+
+
+_NoDefinitions = _NoDefinitions()

@@ -1,0 +1,110 @@
+"""Errors a user can cause, each with a stable code.
+
+Two families:
+
+* `Problem` (collected in a `ProductError`): something wrong in a product
+  file, with file, line and column.  Loading collects every problem it can
+  find and raises them together, sorted by position.
+* `ClaimError`: a claim that is not valid input.  It carries the error object
+  of the contract: code, message and the path of the offending field.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    line: int
+    column: int
+    code: str = field(compare=False)
+    message: str = field(compare=False)
+    severity: str = field(default="error", compare=False)      # "error" or "warning"
+    source_line: str | None = field(default=None, compare=False, repr=False)
+
+    def format(self, with_source: bool = True) -> str:
+        """`FILE:LINE:COL: error: CODE: MESSAGE`, then the line and a caret."""
+        head = f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.code}: {self.message}"
+        if not with_source or self.source_line is None:
+            return head
+        line = self.source_line.rstrip("\n").replace("\t", " ")
+        return f"{head}\n    {line}\n    {' ' * (self.column - 1)}^"
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "column": self.column, "severity": self.severity,
+                "code": self.code, "message": self.message}
+
+
+class ProductError(Exception):
+    """A product file (or several) could not be loaded.  `problems` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems)
+        super().__init__("\n".join(p.format(with_source=False) for p in self.problems)
+                         or "product could not be loaded")
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+class ClaimError(Exception):
+    """The claim is not valid input.  Its fields are the contract's error object."""
+
+    def __init__(self, code: str, message: str, path: str | None = None, claim_id: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.path = path
+        self.claim_id = claim_id
+
+    def to_dict(self) -> dict:
+        return {"claim_id": self.claim_id,
+                "error": {"code": self.code, "message": self.message, "path": self.path}}
+
+    def __repr__(self) -> str:
+        return f"ClaimError({self.code!r}, {self.message!r}, path={self.path!r})"
+
+
+# -- stable codes: product files (keep in step with README.md) -------------
+YAML_SYNTAX = "yaml.syntax"
+YAML_DUPLICATE_KEY = "yaml.duplicate-key"
+YAML_TAG = "yaml.tag"
+YAML_TOO_LARGE = "yaml.too-large"
+YAML_ENCODING = "yaml.encoding"
+FILE_UNREADABLE = "file.unreadable"
+SCHEMA_UNKNOWN_KEY = "schema.unknown-key"
+SCHEMA_MISSING_KEY = "schema.missing-key"
+SCHEMA_TYPE = "schema.type"
+SCHEMA_VALUE = "schema.value"
+REF_UNKNOWN_PRODUCT = "ref.unknown-product"
+REF_EXTENDS_CYCLE = "ref.extends-cycle"
+REF_UNKNOWN_FIELD = "ref.unknown-field"
+PRODUCT_DUPLICATE = "product.duplicate-version"
+PRODUCT_FIELD = "product.field"
+PRODUCT_TABLE = "product.table"
+PRODUCT_BANDS = "product.bands"
+PRODUCT_EVENTS = "product.events"
+PRODUCT_RULE = "product.rule"
+PRODUCT_SETTLEMENT = "product.settlement"
+PRODUCT_NONE = "product.none"
+
+# -- stable codes: claims ----------------------------------------------------
+CLAIM_NOT_OBJECT = "claim.not-an-object"
+CLAIM_UNKNOWN_PRODUCT = "claim.unknown-product"
+CLAIM_NO_VERSION = "claim.no-product-version"
+CLAIM_UNKNOWN_FIELD = "claim.unknown-field"
+CLAIM_MISSING_FIELD = "claim.missing-field"
+CLAIM_TYPE = "claim.type"
+CLAIM_INVALID_DATE = "claim.invalid-date"
+CLAIM_DATE_ORDER = "claim.date-order"
+CLAIM_UNKNOWN_CODE = "claim.unknown-code"
+CLAIM_PATTERN = "claim.pattern"
+CLAIM_RANGE = "claim.range"
+CLAIM_CURRENCY = "claim.currency"
+CLAIM_MIXED_CURRENCY = "claim.mixed-currency"
+CLAIM_CURRENCY_MISMATCH = "claim.currency-mismatch"
+CLAIM_AMOUNT = "claim.amount"
+CLAIM_UNREADABLE = "claim.unreadable"
+EVALUATION_ERROR = "evaluation.error"

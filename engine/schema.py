@@ -1,0 +1,140 @@
+"""The product file's JSON Schema stage: every violation, at its position, with a suggestion."""
+from __future__ import annotations
+
+import difflib
+
+import jsonschema
+
+import schemas
+
+from . import errors as E
+from .errors import Problem
+
+PRODUCT_SCHEMA = schemas.load("product.schema.json")
+jsonschema.Draft202012Validator.check_schema(PRODUCT_SCHEMA)
+_VALIDATOR = jsonschema.Draft202012Validator(PRODUCT_SCHEMA)
+
+
+def _without_required(node):
+    if isinstance(node, dict):
+        return {k: _without_required(v) for k, v in node.items() if k != "required"}
+    if isinstance(node, list):
+        return [_without_required(v) for v in node]
+    return node
+
+
+# A product that `extends` another is a patch: its nested keys may be partial.  The merged
+# result is then checked against the full schema.
+_PATCH_SCHEMA = dict(_without_required(PRODUCT_SCHEMA), required=PRODUCT_SCHEMA["required"])
+_PATCH_VALIDATOR = jsonschema.Draft202012Validator(_PATCH_SCHEMA)
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)) or type(value).__name__ == "Decimal":
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _leaves(error):
+    """The most specific errors: for anyOf/oneOf, those of the branch that got furthest."""
+    if error.context:
+        best = max(error.context, key=lambda e: (len(e.absolute_path), -len(list(e.context or ()))))
+        deepest = [e for e in error.context if len(e.absolute_path) == len(best.absolute_path)
+                   and e.validator not in ("type", "anyOf")] or [best]
+        for sub in deepest[:1]:
+            yield from _leaves(sub)
+        return
+    yield error
+
+
+def check(data, document, patch: bool = False) -> list[Problem]:
+    """Validate product data against the schema; `document` gives positions.
+
+    `patch`: the data is a product that extends another; only what it gives is checked.
+    """
+    problems: list[Problem] = []
+    seen = set()
+    validator = _PATCH_VALIDATOR if patch else _VALIDATOR
+    for top in validator.iter_errors(data):
+        for error in _leaves(top):
+            path = tuple(error.absolute_path)
+            for problem in _describe(error, path, document):
+                key = (problem.line, problem.column, problem.code, problem.message)
+                if key not in seen:
+                    seen.add(key)
+                    problems.append(problem)
+    return problems
+
+
+def _describe(error, path, document):
+    validator = error.validator
+    where = ".".join(str(p) for p in path) or "the product"
+    if validator == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        for key in error.instance:
+            if key in allowed:
+                continue
+            hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            message = f"unknown key '{key}' in {where}"
+            message += f"; did you mean '{hint[0]}'?" if hint else f" (allowed: {', '.join(allowed)})"
+            yield document.problem(path + (key,), E.SCHEMA_UNKNOWN_KEY, message, key=True)
+        return
+    if validator == "required":
+        missing = [k for k in error.validator_value if k not in error.instance]
+        for key in missing:
+            yield document.problem(path, E.SCHEMA_MISSING_KEY, f"missing key '{key}' in {where}", key=bool(path))
+        return
+    if validator == "propertyNames" or "propertyNames" in error.absolute_schema_path:
+        key = error.instance
+        yield document.problem(path + (key,), E.SCHEMA_VALUE,
+                               f"'{key}' is not a valid name here ({_pattern_hint(error)})", key=True)
+        return
+    if validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        yield document.problem(path, E.SCHEMA_TYPE, f"{where} must be {_article(expected)}, "
+                               f"not {_kind(error.instance)}")
+        return
+    if validator == "enum":
+        allowed = ", ".join(str(v) for v in error.validator_value)
+        hint = difflib.get_close_matches(str(error.instance), [str(v) for v in error.validator_value], n=1)
+        yield document.problem(path, E.SCHEMA_VALUE, f"{where}: '{error.instance}' is not one of {allowed}"
+                               + (f"; did you mean '{hint[0]}'?" if hint else ""))
+        return
+    if validator == "pattern":
+        yield document.problem(path, E.SCHEMA_VALUE, f"{where}: '{error.instance}' is not valid "
+                               f"({_pattern_hint(error)})")
+        return
+    yield document.problem(path, E.SCHEMA_VALUE, f"{where}: {error.message}")
+
+
+def _pattern_hint(error) -> str:
+    pattern = error.validator_value if error.validator == "pattern" else error.schema.get("pattern", "")
+    if isinstance(error.validator_value, dict):
+        pattern = error.validator_value.get("pattern", "")
+    hints = {
+        "^[a-z][a-z0-9]*(-[a-z0-9]+)*$": "lower-case words joined by hyphens, e.g. late-enrolment",
+        "^[a-z_][a-zA-Z0-9_]*$": "a name: letters, digits and _, starting lower-case",
+        "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "a date, YYYY-MM-DD",
+        "^[A-Z]{3}$": "an ISO 4217 currency code, e.g. EUR",
+    }
+    for key, text in hints.items():
+        if key == pattern:
+            return text
+    if pattern.startswith("^(policy|item|claim)"):
+        return "a claim field path starting with policy., item. or claim."
+    return f"expected to match {pattern}"
+
+
+def _article(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
