@@ -22,11 +22,23 @@ from .checker import Resolution
 from .errors import DIVISION_BY_ZERO, ExpressionError
 from .values import Duration, Money, days_between, months_between
 
+def _extreme(pick):
+    def extreme(*values):
+        result = pick(values)
+        if type(result) is Money and result.currency is None:    # a bare 0 won: give it the currency
+            for value in values:
+                if type(value) is Money and value.currency is not None:
+                    return Money(result.amount, value.currency, value.source)
+        return result
+    extreme.__name__ = pick.__name__
+    return extreme
+
+
 _NAMESPACE = {
     "__builtins__": {},
     "_D": Decimal,
-    "min": min,
-    "max": max,
+    "min": _extreme(min),
+    "max": _extreme(max),
     "abs": abs,
     "len": len,
     "_days_between": days_between,

@@ -122,7 +122,7 @@ def _syntax_error(error: UnexpectedInput, text: str) -> ExpressionError:
     token = error.token
     expected = error.accepts or error.expected
     found = _token_text(token)
-    if token.type == "NAME" and token in ("then", "else"):
+    if token.type in ("THEN", "ELSE"):
         message = f"unexpected {found}: 'if' must come first (if ... then ... else ...)"
     elif {"THEN"} == set(expected) or {"ELSE"} == set(expected):
         message = f"unexpected {found}; expected {_describe(expected)} (if ... then ... else ...)"

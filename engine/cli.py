@@ -1,0 +1,335 @@
+"""The `policyconf` command: a thin layer over the library.
+
+    policyconf validate [PATH...]                  check product files
+    policyconf evaluate [--products DIR] [--format text|json|jsonl] CLAIM...
+
+Exit status (contract §1): validate 0 valid, 1 problems found, 2 usage or I/O
+error; evaluate 0 when every claim got a decision, 1 when any claim was
+rejected as invalid input, 2 usage or I/O error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from decimal import Decimal
+from typing import Iterator, TextIO
+
+from . import errors as E
+from .book import ProductBook, load, load_products
+from .errors import ClaimError, ProductError
+from .source import decode, load_document
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+MAX_CLAIM_BYTES = 16 * 1024 * 1024
+
+
+class UsageError(Exception):
+    pass
+
+
+# -- reading claims ------------------------------------------------------------
+class _Input:
+    """One claim as read: the document, or the error that kept it from being read."""
+    __slots__ = ("claim", "error")
+
+    def __init__(self, claim=None, error: ClaimError | None = None):
+        self.claim = claim
+        self.error = error
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _no_duplicates(pairs):
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key '{key}'")
+        result[key] = value
+    return result
+
+
+def parse_json(text: str):
+    """JSON with exact decimals: numbers with a fraction become Decimal, never float."""
+    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+
+
+def _unreadable(where: str, message: str) -> _Input:
+    return _Input(error=ClaimError(E.CLAIM_UNREADABLE, f"{where}: {message}", None))
+
+
+def _json_error(where: str, error: Exception) -> _Input:
+    if isinstance(error, json.JSONDecodeError):
+        return _unreadable(f"{where}:{error.lineno}:{error.colno}", f"invalid JSON: {error.msg}")
+    if isinstance(error, RecursionError):
+        return _unreadable(where, "invalid JSON: nested too deeply")
+    return _unreadable(where, f"invalid JSON: {error}")
+
+
+def _documents(value, where: str) -> Iterator[_Input]:
+    if isinstance(value, list):
+        for item in value:
+            yield _Input(item)
+    else:
+        yield _Input(value)
+
+
+def read_claims(path: str, stdin: TextIO) -> Iterator[_Input]:
+    """Claims from one argument: a .json/.yaml file (one claim or a list), a .jsonl file, or - (stdin)."""
+    if path == "-":
+        text = stdin.read()
+        yield from _read_text(text, "<stdin>", _sniff(text))
+        return
+    lower = path.lower()
+    kind = "jsonl" if lower.endswith(".jsonl") else "yaml" if lower.endswith((".yaml", ".yml")) else \
+        "json" if lower.endswith(".json") else None
+    if kind is None:
+        raise UsageError(f"{path}: not a claim file (expected .json, .jsonl, .yaml or -)")
+    if kind == "jsonl":
+        yield from _read_jsonl_file(path)
+        return
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_CLAIM_BYTES + 1)
+    except OSError as error:
+        raise UsageError(f"{path}: {error.strerror}") from None
+    if len(raw) > MAX_CLAIM_BYTES:
+        yield _unreadable(path, f"larger than {MAX_CLAIM_BYTES} bytes")
+        return
+    try:
+        text = decode(raw, path)
+    except ProductError as error:
+        problem = error.problems[0]
+        yield _unreadable(f"{path}:{problem.line}:{problem.column}", problem.message)
+        return
+    yield from _read_text(text, path, kind)
+
+
+def _sniff(text: str) -> str:
+    stripped = text.lstrip()
+    if not stripped.startswith(("{", "[")):
+        return "yaml"
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) > 1 and all(line.lstrip().startswith("{") and line.rstrip().endswith("}") for line in lines):
+        return "jsonl"
+    return "json"
+
+
+def _read_text(text: str, where: str, kind: str) -> Iterator[_Input]:
+    if kind == "jsonl":
+        for number, line in enumerate(text.splitlines(), 1):
+            item = _jsonl_line(line, where, number)
+            if item is not None:
+                yield item
+        return
+    if kind == "json":
+        try:
+            value = parse_json(text)
+        except (ValueError, RecursionError) as error:
+            yield _json_error(where, error)
+            return
+        yield from _documents(value, where)
+        return
+    try:
+        document = load_document(text, where)
+    except ProductError as error:
+        problem = error.problems[0]
+        yield _unreadable(f"{where}:{problem.line}:{problem.column}", problem.message)
+        return
+    yield from _documents(document.data, where)
+
+
+def _jsonl_line(line: str, where: str, number: int) -> _Input | None:
+    if not line.strip():
+        return None
+    try:
+        value = parse_json(line)
+    except (ValueError, RecursionError) as error:
+        item = _json_error(f"{where}:{number}", error)
+        item.error.message = item.error.message.replace(f"{where}:{number}:1:", f"{where}:{number}:", 1)
+        return item
+    if not isinstance(value, dict):
+        return _Input(error=ClaimError(E.CLAIM_NOT_OBJECT, f"{where}:{number}: a claim must be an object", None))
+    return _Input(value)
+
+
+def _read_jsonl_file(path: str) -> Iterator[_Input]:
+    try:
+        handle = open(path, "rb")
+    except OSError as error:
+        raise UsageError(f"{path}: {error.strerror}") from None
+    with handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                yield _unreadable(f"{path}:{number}", f"not UTF-8 (byte {error.start + 1} of the line)")
+                continue
+            item = _jsonl_line(line, path, number)
+            if item is not None:
+                yield item
+
+
+# -- writing decisions ---------------------------------------------------------
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+def render_text(result: dict) -> str:
+    """A decision (or an error) for a person."""
+    claim_id = result.get("claim_id") or "(no claim id)"
+    if "error" in result:
+        error = result["error"]
+        at = f" at {error['path']}" if error.get("path") else ""
+        return f"{claim_id}\n  INVALID INPUT  {error['code']}{at}\n  {error['message']}\n"
+    lines = [f"{claim_id}  {result['product']} (version {result['product_version']})"]
+    outcome = result["outcome"].upper()
+    payout, excess = result["payout"], result["excess"]
+    if result["outcome"] == "approved":
+        lines.append(f"  {outcome}  {result['settlement']}  payout {payout['amount']} {payout['currency']}"
+                     f"  (excess {excess['amount']} {excess['currency']}, depreciation {result['depreciation']})")
+    else:
+        lines.append(f"  {outcome}  nothing is paid")
+    if result["reasons"]:
+        lines.append("  reasons:")
+        for reason in result["reasons"]:
+            lines.append(f"    {reason['code']} ({reason['clause']}): {reason['message']}")
+    if result["missing_documents"]:
+        lines.append("  missing documents: " + ", ".join(result["missing_documents"]))
+    if result["trace"]:
+        lines.append("  how:")
+        lines.extend(f"    {step}" for step in result["trace"])
+    return "\n".join(lines) + "\n"
+
+
+def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
+    fmt = args.format or ("text" if stdout.isatty() else "jsonl")
+    try:
+        book = load_products(args.products)
+    except ProductError as error:
+        stderr.write(f"policyconf: the products in {args.products} could not be loaded:\n")
+        for problem in error.problems:
+            stderr.write(problem.format() + "\n")
+        return EXIT_USAGE
+    if not args.claims:
+        raise UsageError("evaluate needs at least one claim file (or - for standard input)")
+    invalid = 0
+    results: list[dict] = []
+    single = len(args.claims) == 1
+    try:
+        for path in args.claims:
+            for item in read_claims(path, stdin):
+                result = item.error.to_dict() if item.error else _decide(book, item.claim)
+                if "error" in result:
+                    invalid += 1
+                if fmt == "jsonl":
+                    stdout.write(json.dumps(result, ensure_ascii=False, separators=(",", ":"),
+                                            default=_json_default) + "\n")
+                elif fmt == "text":
+                    stdout.write(render_text(result) + "\n")
+                else:
+                    results.append(result)
+    except UsageError as error:
+        stdout.flush()
+        stderr.write(f"policyconf: {error}\n")
+        return EXIT_USAGE
+    if fmt == "json":
+        document = results[0] if single and len(results) == 1 and not _is_batch(args.claims[0]) else results
+        stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=_json_default) + "\n")
+    if invalid:
+        stderr.write(f"policyconf: {invalid} claim{'s' if invalid != 1 else ''} rejected as invalid input\n")
+    return EXIT_PROBLEMS if invalid else EXIT_OK
+
+
+def _is_batch(path: str) -> bool:
+    return path.lower().endswith(".jsonl")
+
+
+def _decide(book: ProductBook, claim) -> dict:
+    try:
+        return book.decide(claim)
+    except RecursionError:
+        return ClaimError(E.CLAIM_UNREADABLE, "claim nested too deeply", None).to_dict()
+
+
+def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
+    paths = args.paths or ["products"]
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        stderr.write(f"policyconf: {', '.join(missing)}: no such file or directory\n")
+        return EXIT_USAGE
+    loaded = load(paths)
+    problems = loaded.problems
+    errors = [p for p in problems if p.severity == "error"]
+    if args.format == "json":
+        stdout.write(json.dumps({"valid": not errors, "products": sorted(loaded.products),
+                                 "problems": [p.to_dict() for p in problems]}, indent=2, ensure_ascii=False) + "\n")
+    elif args.format == "github":
+        for p in problems:
+            level = "error" if p.severity == "error" else "warning"
+            message = f"{p.code}: {p.message}".replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            stdout.write(f"::{level} file={p.file},line={p.line},col={p.column},title={p.code}::{message}\n")
+    else:
+        for p in problems:
+            stdout.write(p.format() + "\n")
+        count = len(loaded.products)
+        versions = sum(len(chain) for chain in loaded.products.values())
+        if errors:
+            stdout.write(f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
+                         f"{f', {len(problems) - len(errors)} warnings' if len(problems) > len(errors) else ''}"
+                         f" in {', '.join(paths)}\n")
+        else:
+            stdout.write(f"ok: {count} product{'s' if count != 1 else ''} ({versions} version"
+                         f"{'s' if versions != 1 else ''}) valid in {', '.join(paths)}"
+                         f"{f', {len(problems)} warnings' if problems else ''}\n")
+    return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="policyconf", description="Declarative insurance products: "
+                                     "validate product files, evaluate claims against them.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    validate = commands.add_parser("validate", help="check product files (default: products/)")
+    validate.add_argument("paths", nargs="*", metavar="PATH", help="product files or directories")
+    validate.add_argument("--format", choices=("text", "json", "github"), default="text",
+                          help="text (default), json, or github (workflow annotations)")
+    evaluate = commands.add_parser("evaluate", help="evaluate claims against the products")
+    evaluate.add_argument("claims", nargs="*", metavar="CLAIM",
+                          help="claim files: .json or .yaml (one claim or a list), .jsonl (one per line), - for stdin")
+    evaluate.add_argument("--products", default="products", metavar="DIR", help="product directory (default: products/)")
+    evaluate.add_argument("--format", choices=("text", "json", "jsonl"),
+                          help="text (default on a terminal), json, or jsonl (default otherwise)")
+    return parser
+
+
+def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None,
+         stdin: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    stdin = stdin or sys.stdin
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:
+        return EXIT_USAGE if exit.code else EXIT_OK
+    try:
+        if args.command == "validate":
+            return validate_command(args, stdout, stderr)
+        if args.command == "evaluate":
+            return evaluate_command(args, stdout, stderr, stdin)
+        parser.print_help(stderr)
+        return EXIT_USAGE
+    except UsageError as error:
+        stderr.write(f"policyconf: {error}\n")
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

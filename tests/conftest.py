@@ -1,0 +1,74 @@
+"""Shared fixtures: the shipped product book and builders for valid claims of each product.
+
+A builder returns a fresh, valid claim; keyword arguments override fields by dotted path
+(`**{"policy.holder.age": 17}`), and the value `DELETE` removes a field.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import pathlib
+
+import pytest
+
+from engine import load_products
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PRODUCTS = ROOT / "products"
+EXAMPLES = ROOT / "examples"
+DELETE = object()
+
+
+def money(amount: str, currency: str = "EUR") -> dict:
+    return {"amount": amount, "currency": currency}
+
+
+def _override(claim: dict, changes: dict) -> dict:
+    claim = copy.deepcopy(claim)
+    for path, value in changes.items():
+        node = claim
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        if value is DELETE:
+            node.pop(parts[-1], None)
+        else:
+            node[parts[-1]] = value
+    return claim
+
+
+def _example(name: str) -> dict:
+    return json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def book():
+    return load_products(str(PRODUCTS))
+
+
+@pytest.fixture
+def ad_claim():
+    """An approved accidental-damage repair claim (the contract's example)."""
+    base = _example("ad-approved-repair")
+    return lambda **changes: _override(base, changes)
+
+
+@pytest.fixture
+def sp_claim():
+    """An approved screen-protection repair claim."""
+    base = _example("sp-approved-repair")
+    return lambda **changes: _override(base, changes)
+
+
+@pytest.fixture
+def bmw_claim():
+    """An approved bmw-total-loss claim, variant new (worked example 4)."""
+    base = _example("bmw-approved-new")
+    return lambda **changes: _override(base, changes)
+
+
+@pytest.fixture
+def bmw_used_claim():
+    """An approved bmw-total-loss claim, variant used (worked example 5)."""
+    base = _example("bmw-approved-used")
+    return lambda **changes: _override(base, changes)

@@ -1,0 +1,117 @@
+"""Compiled expressions: exact Decimal semantics, folding, and nothing but allowed names."""
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from dsl import types as t
+from dsl.checker import FieldInfo, Scope, check_expression
+from dsl.compiler import compile_expression
+from dsl.errors import ExpressionError
+from dsl.parser import parse
+from dsl.values import BandSchedule, CurrencyMismatch, LookupTable, Money
+
+
+class Trace(dict):
+    def __init__(self):
+        super().__init__()
+        self.trace = []
+
+
+def run(text, values=None, fields=None):
+    scope = Scope()
+    scope.fields = {path: FieldInfo(type_) for path, type_ in (fields or {}).items()}
+    scope.tables = {"excess": t.Table(t.Text("country"), t.Money(None)), "rates": t.Bands(t.NUMBER)}
+    named = {"excess": LookupTable("excess", "E.3", {"DK": Money(Decimal("375.00"), "DKK")},
+                                   Money(Decimal("50.00"), "EUR"), True),
+             "rates": BandSchedule("rates", "F.2", "days", ((0, 183, Decimal(0)), (184, None, Decimal("0.1"))))}
+    node = parse(text)
+    _, resolution, problems = check_expression(node, scope)
+    assert problems == []
+    compiled = compile_expression(node, resolution, named)
+    scope_d = Trace()
+    return compiled, compiled.function(values or {}, scope_d), scope_d.trace
+
+
+def value(text, values=None, fields=None):
+    return run(text, values, fields)[1]
+
+
+def test_decimal_arithmetic_is_exact():
+    assert value("0.1 + 0.2") == Decimal("0.3")
+    assert value("1 / 4 * 4") == 1
+    assert value("1 / 3") == Decimal("0.3333333333333333333333333333")
+    assert value("7 / 2") == Decimal("3.5")          # integers divide as decimals, never float
+
+
+def test_money_arithmetic():
+    price = Money(Decimal("1099.00"), "EUR", "item.price")
+    result = value("item.price * (1 - 10%) - 50.00 EUR", {"item.price": price}, {"item.price": t.Money(None)})
+    assert isinstance(result, Money)
+    assert (result.amount, result.currency) == (Decimal("939.1000"), "EUR")
+
+
+def test_currency_mismatch_at_run_time():
+    price = Money(Decimal("10.00"), "DKK", "item.price")
+    with pytest.raises(CurrencyMismatch):
+        value("item.price - 50.00 EUR", {"item.price": price}, {"item.price": t.Money(None)})
+
+
+def test_zero_takes_the_currency_it_meets():
+    price = Money(Decimal("10.00"), "CNY", "x")
+    result = value("max(0, item.price - 20.00 CNY)", {"item.price": price}, {"item.price": t.Money(None)})
+    assert (result.amount, result.currency) == (Decimal("0"), "CNY")
+
+
+def test_calendar_arithmetic_clamps_month_ends():
+    fields = {"item.purchased": t.DATE}
+    assert value("item.purchased + 1 month", {"item.purchased": date(2024, 1, 31)}, fields) == date(2024, 2, 29)
+    assert value("item.purchased + 1 year", {"item.purchased": date(2024, 2, 29)}, fields) == date(2025, 2, 28)
+    assert value("item.purchased - 6 days", {"item.purchased": date(2024, 3, 1)}, fields) == date(2024, 2, 24)
+    assert value("months_between(2022-01-31, 2025-02-28)") == 37
+    assert value("months_between(2022-01-31, 2025-02-27)") == 36
+    assert value("days_between(2024-01-01, 2024-12-31)") == 365
+
+
+def test_lookups_write_the_trace():
+    _, result, trace = run("excess[claim.c]", {"claim.c": "DK"}, {"claim.c": t.Text("country")})
+    assert result.currency == "DKK" and trace == ["excess[DK]: 375.00 DKK (E.3)"]
+    _, result, trace = run("excess[claim.c]", {"claim.c": "RO"}, {"claim.c": t.Text("country")})
+    assert result.currency == "EUR" and "default" in trace[0]
+    _, result, trace = run("rates[claim.n]", {"claim.n": 184}, {"claim.n": t.INTEGER})
+    assert result == Decimal("0.1") and trace == ["rates[184]: band 184 and more days: 0.1 (F.2)"]
+
+
+def test_constant_expressions_are_folded_at_load():
+    compiled, result, _ = run("(1 + 2) * 10%")
+    assert compiled.is_constant and compiled.constant == Decimal("0.3")
+    assert "K[" in compiled.source and "+" not in compiled.source
+
+
+def test_constant_division_by_zero_is_a_load_error():
+    node = parse("1 + 2 / (3 - 3)")
+    _, resolution, problems = check_expression(node, Scope())
+    with pytest.raises(ExpressionError) as raised:
+        compile_expression(node, resolution, {})
+    assert raised.value.code == "expr.division-by-zero"
+    assert raised.value.column == 5
+
+
+def test_short_circuit_keeps_absent_fields_unread():
+    fields = {"claim.repairable": t.BOOL, "claim.repair_cost": t.Money(None)}
+    result = value("claim.repairable and claim.repair_cost > 0",
+                   {"claim.repairable": False, "claim.repair_cost": None}, fields)
+    assert result is False
+
+
+def test_generated_code_has_no_builtins():
+    compiled, _, _ = run("1 + 1")
+    assert compiled.function.__globals__["__builtins__"] == {}
+    assert set(compiled.function.__globals__) <= {"__builtins__", "_D", "min", "max", "abs", "len",
+                                                   "_days_between", "_months_between", "K"}
+
+
+def test_strings_from_the_file_never_enter_the_source():
+    compiled, result, _ = run("'__import__(\"os\")' == 'x'")
+    assert "__import__" not in compiled.source
+    assert result is False
