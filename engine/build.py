@@ -16,7 +16,9 @@ from typing import Any
 from dsl import types as t
 from dsl.checker import Checker, FieldInfo, Scope, _Cycle, suggest
 from dsl.compiler import compile_expression
-from dsl.errors import ExpressionError
+from dsl import ast
+from dsl.ast import walk
+from dsl.errors import CURRENCY, ExpressionError
 from dsl.iso import COUNTRIES, COUNTRY_CURRENCY, MINOR_UNITS
 from dsl.parser import parse
 from dsl.values import BandSchedule, LookupTable
@@ -57,6 +59,7 @@ class Builder:
         self.definition_functions: dict[str, Any] = {}
         self._checking: list[str] = []
         self.fields: dict[str, FieldSpec] = {}
+        self.currencies = frozenset(data.get("currencies") or ())
 
     # -- problems -------------------------------------------------------------
     def problem(self, path: tuple, code: str, message: str, key: bool = False, severity: str = "error",
@@ -74,6 +77,13 @@ class Builder:
             return None, t.ERROR
         checker = Checker(self.scope)
         result = checker.check(node, expect, what)
+        if self.currencies:
+            for sub in walk(node):
+                if isinstance(sub, ast.MoneyLit) and sub.currency in MINOR_UNITS \
+                        and sub.currency not in self.currencies:
+                    checker.problems.append(ExpressionError(
+                        CURRENCY, f"{sub.currency} is not among the product's currencies "
+                        f"({', '.join(sorted(self.currencies))})", sub.line, sub.column))
         for error in checker.problems:
             self.problem(path, error.code, error.message, offset=(error.line, error.column))
         if checker.problems:
@@ -92,7 +102,7 @@ class Builder:
     # -- stages ---------------------------------------------------------------
     def build(self) -> Product | None:
         data = self.data
-        currencies = frozenset(data.get("currencies") or ())
+        currencies = self.currencies
         for i, code in enumerate(data.get("currencies") or ()):
             if code not in MINOR_UNITS:
                 self.problem(("currencies", i), E.SCHEMA_VALUE, f"'{code}' is not an ISO 4217 currency code")
@@ -294,9 +304,6 @@ class Builder:
                 if not compiled.is_constant:
                     self.problem(path, E.PRODUCT_TABLE, "a table value must be a constant (e.g. 375.00 DKK)")
                     continue
-                if isinstance(type_, t.Money) and currencies and type_.currency not in currencies:
-                    self.problem(path, E.PRODUCT_TABLE, f"{type_.currency} is not among the product's currencies "
-                                 f"({', '.join(sorted(currencies))})")
                 if key is not None and key_kind == "country" and isinstance(type_, t.Money):
                     local = COUNTRY_CURRENCY.get(key)
                     if local and local != type_.currency:

@@ -78,40 +78,51 @@ class Document:
         span = self.span(path, key)
         line, column = span.line, span.column
         if offset is not None and not key and tuple(path) in self.values:
-            line, column = self.position_in_scalar(span, *offset)
+            line, column = self.position_in_scalar(span, *offset, value=self.value_at(path))
         return Problem(self.file, line, column, code, message, severity, self.line_text(line))
 
-    def position_in_scalar(self, span: Span, line: int, column: int) -> tuple[int, int]:
+    def value_at(self, path: tuple):
+        value = self.data
+        for part in path:
+            try:
+                value = value[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return value
+
+    def position_in_scalar(self, span: Span, line: int, column: int, value: str | None = None) -> tuple[int, int]:
         """File position of (line, column) inside the scalar's value text.
 
         Aligns the value with the source text character by character, so
         plain, quoted, literal (`|`) and folded (`>`) scalars all map, the
         position inside a DSL expression landing on the right file column.
         """
-        value_lines = _scalar_value(self.text, span).split("\n")
+        if not isinstance(value, str):
+            value = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        value_lines = value.split("\n")
         offset = sum(len(text) + 1 for text in value_lines[:line - 1]) + column - 1
-        value = "\n".join(value_lines)
         source = self.text
         i = span.index
         if span.style in ('"', "'"):
             i += 1
         elif span.style in ("|", ">"):
             i = source.find("\n", i) + 1
+        end = max(span.end_index, i)
         for k, char in enumerate(value):
-            while i < len(source) and source[i] != char and not (char in " \n" and source[i] in " \n"):
-                i += 1
             if k == offset:
                 break
+            j = i
+            while j < end and source[j] != char and not (char in " \n" and source[j] in " \n"):
+                j += 1
+            i = j + 1 if j < end else i + 1
+        while i < end and source[i] in " \n" and span.style in ("|", ">", None) and offset < len(value) \
+                and value[offset] not in " \n":
             i += 1
         i = min(i, len(source))
         before = source[:i]
         file_line = before.count("\n") + 1
         file_column = i - (before.rfind("\n") + 1) + 1
         return file_line, file_column
-
-
-def _scalar_value(text: str, span: Span) -> str:
-    return text[span.index:span.end_index]
 
 
 def read_text(path: str) -> str:
