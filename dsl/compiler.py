@@ -56,6 +56,7 @@ class Compiled:
     source: str
     is_constant: bool
     constant: Any = None
+    reads: tuple[str, ...] = ()           # claim fields and definitions it reads, for the trace
 
 
 class _Code:
@@ -186,7 +187,8 @@ def compile_expression(node: ast.Node, resolution: Resolution, constants: dict[s
     source = f"lambda V, D: {code.text}"
     namespace = dict(_NAMESPACE, K=tuple(compiler.K))
     function = eval(compile(source, filename, "eval"), namespace)  # noqa: S307 - our own generated source
+    reads = tuple(sorted(resolution.fields_used)) + tuple(sorted(resolution.definitions_used))
     if code.const:
         value = compiler.K[int(code.text[2:-1])] if code.text.startswith("K[") else code.text == "True"
-        return Compiled(function, source, True, value)
-    return Compiled(function, source, False)
+        return Compiled(function, source, True, value, reads)
+    return Compiled(function, source, False, reads=reads)

@@ -130,7 +130,8 @@ class Builder:
             file=self.source.file_of(()), currencies=currencies, fields=fields,
             definitions=dict(self.definition_functions), declining=tuple(declining),
             documents=tuple(documents), referrals=tuple(referrals), settlement=settlement,
-            validator=validator, extends=data.get("extends"), digest=self.digest)
+            validator=validator, extends=data.get("extends"), digest=self.digest,
+            pii=frozenset(spec.path for spec in fields if spec.pii))
 
     # events -------------------------------------------------------------------
     def build_events(self) -> dict | None:
@@ -416,6 +417,7 @@ class Builder:
                 continue
             where = base + (section, rule_id)
             conditions = []
+            reads: list[str] = []
             if "circumstance" in spec:
                 code = spec["circumstance"]
                 circumstances = self.scope.fields.get("claim.circumstances")
@@ -428,10 +430,12 @@ class Builder:
                                  + suggest(code, circumstances.type.item.values or ()))
                 else:
                     conditions.append(lambda V, D, c=code: c in V["claim.circumstances"])
+                    reads.append("claim.circumstances")
             if "when" in spec:
                 compiled, _ = self.expression(where + ("when",), spec["when"], t.BOOL, "`when`")
                 if compiled is not None:
                     conditions.append(compiled.function)
+                    reads.extend(compiled.reads)
             elif "circumstance" not in spec:
                 self.problem(where, E.SCHEMA_MISSING_KEY, "a rule needs `when` (or, for an exclusion, "
                              "`circumstance`)", key=True)
@@ -440,13 +444,15 @@ class Builder:
             if "unless" in spec:
                 compiled, _ = self.expression(where + ("unless",), spec["unless"], t.BOOL, "`unless`")
                 unless = compiled.function if compiled is not None else None
+                reads.extend(compiled.reads if compiled is not None else ())
             test = _combine(conditions, unless)
             when_text = " and ".join(filter(None, [
                 f'"{spec["circumstance"]}" in claim.circumstances' if "circumstance" in spec else None,
                 _text(spec["when"]) if "when" in spec else None]))
             if "unless" in spec:
                 when_text += f" unless {_text(spec['unless'])}"
-            rules.append(Rule(rule_id, kind, spec["clause"], spec["message"], test, when_text))
+            rules.append(Rule(rule_id, kind, spec["clause"], spec["message"], test, when_text,
+                              tuple(dict.fromkeys(reads))))
         return rules
 
     def _get(self, path: tuple):
@@ -467,7 +473,7 @@ class Builder:
                              "(type: event)", key=True)
             rules.append(Rule(rule["id"], "events", rule["clause"], rule["message"],
                               lambda V, D, n=not_covered: V["claim.event"] in n,
-                              "claim.event in events.not_covered"))
+                              "claim.event in events.not_covered", ("claim.event",)))
         rules += self.build_rules("exclusions", "exclusions")
         rules += self.build_rules("conditions", "conditions")
         return rules

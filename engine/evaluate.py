@@ -39,8 +39,24 @@ def show(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (frozenset, tuple, list)):
+        if len(value) > 8:
+            return f"[{len(value)} values]"
         return "[" + ", ".join(sorted(str(v) for v in value)) + "]"
     return str(value)
+
+
+PERSONAL = "<personal data>"
+
+
+def _seen(rule, values: dict, scope: Definitions, pii: frozenset[str]) -> str:
+    """' (with policy.holder.age = 17)': what the rule read, personal data masked."""
+    shown = []
+    for name in rule.reads:
+        if name in values:
+            shown.append(f"{name} = {PERSONAL if name in pii else show(values[name])}")
+        elif name in scope and not isinstance(scope[name], (frozenset, tuple)):
+            shown.append(f"{name} = {show(scope[name])}")
+    return f" (with {', '.join(shown)})" if shown else ""
 
 
 def decide(product: Product, values: dict, currency: str | None, claim_id: str | None) -> Decision:
@@ -53,7 +69,8 @@ def decide(product: Product, values: dict, currency: str | None, claim_id: str |
             step = f"rule {rule.id}"
             if rule.test(values, scope):
                 declined.append(rule)
-                trace.append(f"{rule.section} {rule.id} ({rule.clause}) applies: {rule.when_text}")
+                trace.append(f"{rule.section} {rule.id} ({rule.clause}) applies: {rule.when_text}"
+                             + _seen(rule, values, scope, product.pii))
         if declined:
             return _refusal(product, claim_id, currency, "declined", declined, (), trace)
         trace.append(f"eligibility, events, exclusions and conditions: none of {len(product.declining)} rules applies")
@@ -74,7 +91,8 @@ def decide(product: Product, values: dict, currency: str | None, claim_id: str |
             step = f"rule {rule.id}"
             if rule.test(values, scope):
                 referred.append(rule)
-                trace.append(f"referral {rule.id} ({rule.clause}) applies: {rule.when_text}")
+                trace.append(f"referral {rule.id} ({rule.clause}) applies: {rule.when_text}"
+                             + _seen(rule, values, scope, product.pii))
         if referred:
             return _refusal(product, claim_id, currency, "referred", referred, (), trace)
 
@@ -98,7 +116,8 @@ def _settle(product, claim_id, currency, values, scope, trace) -> Decision:
     depreciation = settlement.depreciation(values, scope)
     adjustments = [rule for rule in settlement.adjustments if rule.test(values, scope)]
     for rule in adjustments:
-        trace.append(f"adjustment {rule.id} ({rule.clause}) applies: {rule.when_text}")
+        trace.append(f"adjustment {rule.id} ({rule.clause}) applies: {rule.when_text}"
+                     + _seen(rule, values, scope, product.pii))
     code = currency or payout.currency or excess.currency or sorted(product.currencies)[0]
     for amount, what in ((payout, "payout"), (excess, "excess")):
         if amount.currency not in (None, code):

@@ -36,6 +36,7 @@ class Rule:
     message: str
     test: Test
     when_text: str = ""
+    reads: tuple[str, ...] = ()          # fields and definitions the condition reads (for the trace)
 
     def reason(self) -> dict:
         return {"code": self.id, "clause": self.clause, "message": self.message}
@@ -78,6 +79,7 @@ class Product:
     validator: Any = field(repr=False, default=None)     # engine.claims.ClaimValidator
     extends: str | None = None
     digest: str = ""                     # sha256 of the product file(s)
+    pii: frozenset[str] = frozenset()    # fields never shown in clear (trace, errors, logs)
 
     def rules(self) -> list[Rule]:
         adjustments = list(self.settlement.adjustments) if self.settlement else []
