@@ -43,7 +43,7 @@ def product_files(paths: Iterable[str]) -> list[str]:
                 full = os.path.join(path, name)
                 if name.endswith(PRODUCT_SUFFIXES) and not name.endswith(TEST_SUFFIXES) and os.path.isfile(full):
                     files.append(full)
-        else:
+        elif os.path.exists(path):
             files.append(path)
     return files
 
@@ -277,13 +277,17 @@ class ProductBook:
             raise LookupError(purchased)
         return version
 
-    def evaluate(self, claim: Any) -> Decision:
-        """Decide one claim.  Raises `ClaimError` (the contract's error object) for invalid input."""
+    def evaluate(self, claim: Any, *, hits: set | None = None) -> Decision:
+        """Decide one claim.  Raises `ClaimError` (the contract's error object) for invalid input.
+
+        `hits`: a set to collect what the claim exercised (rules, documents, events, bands,
+        table rows), for test coverage.
+        """
         claim_id = _claim_id(claim)
         try:
             product = self._select(claim)
             values, currency = product.validator.validate(claim)
-            return decide(product, values, currency, claim_id)
+            return decide(product, values, currency, claim_id, hits)
         except ClaimError as error:
             error.claim_id = claim_id
             raise

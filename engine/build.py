@@ -131,7 +131,8 @@ class Builder:
             definitions=dict(self.definition_functions), declining=tuple(declining),
             documents=tuple(documents), referrals=tuple(referrals), settlement=settlement,
             validator=validator, extends=data.get("extends"), digest=self.digest,
-            pii=frozenset(spec.path for spec in fields if spec.pii))
+            pii=frozenset(spec.path for spec in fields if spec.pii),
+            tables={name: obj for name, obj in self.named.items() if isinstance(obj, (LookupTable, BandSchedule))})
 
     # events -------------------------------------------------------------------
     def build_events(self) -> dict | None:

@@ -28,7 +28,6 @@ from .model import FieldSpec
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
-_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?\Z")
 _CURRENCY = re.compile(r"[A-Z]{3}\Z")
 MAX_AMOUNT = Decimal(10) ** 15         # a trillion-and-more amount is not a claim, it is a mistake
 MAX_TEXT = 10_000                      # characters in a text field
@@ -215,7 +214,7 @@ class _Converters:
             if currency not in currencies:
                 raise ClaimError(E.CLAIM_CURRENCY, f"{path}.currency: this product takes claims in "
                                  f"{_list(currencies)}, not {currency}", f"{path}.currency")
-            amount = parse_decimal(raw["amount"], f"{path}.amount", _AMOUNT, "an amount")
+            amount = parse_decimal(raw["amount"], f"{path}.amount", _DECIMAL, "an amount")
             if amount < 0:
                 raise ClaimError(E.CLAIM_AMOUNT, f"{path}.amount may not be negative", f"{path}.amount")
             places = MINOR_UNITS[currency]

@@ -2,6 +2,7 @@
 
     policyconf validate [PATH...]                  check product files
     policyconf evaluate [--products DIR] [--format text|json|jsonl] CLAIM...
+    policyconf test [PATH...] [--coverage] [--fail-under N]
 
 Exit status (contract §1): validate 0 valid, 1 problems found, 2 usage or I/O
 error; evaluate 0 when every claim got a decision, 1 when any claim was
@@ -109,13 +110,17 @@ def read_claims(path: str, stdin: TextIO) -> Iterator[_Input]:
 
 
 def _sniff(text: str) -> str:
+    """Standard input: a JSON document, JSON lines, or YAML."""
     stripped = text.lstrip()
     if not stripped.startswith(("{", "[")):
         return "yaml"
+    try:
+        parse_json(text)
+        return "json"
+    except (ValueError, RecursionError):
+        pass
     lines = [line for line in text.splitlines() if line.strip()]
-    if len(lines) > 1 and all(line.lstrip().startswith("{") and line.rstrip().endswith("}") for line in lines):
-        return "jsonl"
-    return "json"
+    return "jsonl" if len(lines) > 1 else "json"
 
 
 def _read_text(text: str, where: str, kind: str) -> Iterator[_Input]:
@@ -143,14 +148,15 @@ def _read_text(text: str, where: str, kind: str) -> Iterator[_Input]:
 
 
 def _jsonl_line(line: str, where: str, number: int) -> _Input | None:
+    line = line.rstrip("\r\n")
     if not line.strip():
         return None
     try:
         value = parse_json(line)
+    except json.JSONDecodeError as error:
+        return _unreadable(f"{where}:{number}:{error.colno}", f"invalid JSON: {error.msg}")
     except (ValueError, RecursionError) as error:
-        item = _json_error(f"{where}:{number}", error)
-        item.error.message = item.error.message.replace(f"{where}:{number}:1:", f"{where}:{number}:", 1)
-        return item
+        return _json_error(f"{where}:{number}", error)
     if not isinstance(value, dict):
         return _Input(error=ClaimError(E.CLAIM_NOT_OBJECT, f"{where}:{number}: a claim must be an object", None))
     return _Input(value)
@@ -290,6 +296,26 @@ def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
     return EXIT_PROBLEMS if errors else EXIT_OK
 
 
+def test_command(args, stdout: TextIO, stderr: TextIO) -> int:
+    from . import testing
+    paths = args.paths or ["products"]
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        stderr.write(f"policyconf: {', '.join(missing)}: no such file or directory\n")
+        return EXIT_USAGE
+    result = testing.run(paths, args.products)
+    if not result.results and not result.problems:
+        stderr.write(f"policyconf: no test files (*.tests.yaml) in {', '.join(paths)}\n")
+        return EXIT_PROBLEMS
+    testing.report(result, coverage=args.coverage or args.fail_under is not None,
+                   write=lambda line: stdout.write(line + "\n"))
+    ok = result.failed == 0 and not result.problems
+    if args.fail_under is not None and result.coverage_percent() < args.fail_under:
+        stdout.write(f"coverage {result.coverage_percent()}% is under --fail-under {args.fail_under}%\n")
+        ok = False
+    return EXIT_OK if ok else EXIT_PROBLEMS
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policyconf", description="Declarative insurance products: "
                                      "validate product files, evaluate claims against them.")
@@ -304,6 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--products", default="products", metavar="DIR", help="product directory (default: products/)")
     evaluate.add_argument("--format", choices=("text", "json", "jsonl"),
                           help="text (default on a terminal), json, or jsonl (default otherwise)")
+    test = commands.add_parser("test", help="run the example claims kept beside the products (*.tests.yaml)")
+    test.add_argument("paths", nargs="*", metavar="PATH", help="test files or directories (default: products/)")
+    test.add_argument("--products", metavar="DIR", help="product directory (default: each test file's own)")
+    test.add_argument("--coverage", action="store_true",
+                      help="report which rules, events, documents, bands and table rows no case exercised")
+    test.add_argument("--fail-under", type=Decimal, metavar="N", help="fail when coverage is under N percent")
     return parser
 
 
@@ -322,6 +354,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
             return validate_command(args, stdout, stderr)
         if args.command == "evaluate":
             return evaluate_command(args, stdout, stderr, stdin)
+        if args.command == "test":
+            return test_command(args, stdout, stderr)
         parser.print_help(stderr)
         return EXIT_USAGE
     except UsageError as error:

@@ -20,13 +20,14 @@ from .model import Product
 class Definitions(dict):
     """The `D` of compiled expressions: definitions computed on first use, once per claim."""
 
-    __slots__ = ("values", "functions", "trace")
+    __slots__ = ("values", "functions", "trace", "hits")
 
-    def __init__(self, values: dict, functions: dict, trace: list):
+    def __init__(self, values: dict, functions: dict, trace: list, hits: set | None = None):
         super().__init__()
         self.values = values
         self.functions = functions
         self.trace = trace
+        self.hits = hits            # coverage: what this claim exercised, when asked for
 
     def __missing__(self, name: str):
         value = self.functions[name](self.values, self)
@@ -59,9 +60,13 @@ def _seen(rule, values: dict, scope: Definitions, pii: frozenset[str]) -> str:
     return f" (with {', '.join(shown)})" if shown else ""
 
 
-def decide(product: Product, values: dict, currency: str | None, claim_id: str | None) -> Decision:
+def decide(product: Product, values: dict, currency: str | None, claim_id: str | None,
+           hits: set | None = None) -> Decision:
+    """Decide a validated claim.  `hits`, if given, collects what the claim exercised (coverage)."""
     trace: list[str] = []
-    scope = Definitions(values, product.definitions, trace)
+    scope = Definitions(values, product.definitions, trace, hits)
+    if hits is not None and "claim.event" in values:
+        hits.add(("event", values["claim.event"]))
     step = "the claim"
     try:
         declined = []
@@ -69,6 +74,8 @@ def decide(product: Product, values: dict, currency: str | None, claim_id: str |
             step = f"rule {rule.id}"
             if rule.test(values, scope):
                 declined.append(rule)
+                if hits is not None:
+                    hits.add(("rule", rule.id))
                 trace.append(f"{rule.section} {rule.id} ({rule.clause}) applies: {rule.when_text}"
                              + _seen(rule, values, scope, product.pii))
         if declined:
@@ -82,6 +89,8 @@ def decide(product: Product, values: dict, currency: str | None, claim_id: str |
                 continue
             if not document.provided(values, scope) and document.document not in missing:
                 missing.append(document.document)
+                if hits is not None:
+                    hits.add(("document", document.id))
                 trace.append(f"document {document.document} ({document.clause}) is missing")
         if missing:
             return _refusal(product, claim_id, currency, "pending", (), tuple(missing), trace)
@@ -91,6 +100,8 @@ def decide(product: Product, values: dict, currency: str | None, claim_id: str |
             step = f"rule {rule.id}"
             if rule.test(values, scope):
                 referred.append(rule)
+                if hits is not None:
+                    hits.add(("rule", rule.id))
                 trace.append(f"referral {rule.id} ({rule.clause}) applies: {rule.when_text}"
                              + _seen(rule, values, scope, product.pii))
         if referred:
@@ -115,6 +126,9 @@ def _settle(product, claim_id, currency, values, scope, trace) -> Decision:
     payout = settlement.payout(values, scope)
     depreciation = settlement.depreciation(values, scope)
     adjustments = [rule for rule in settlement.adjustments if rule.test(values, scope)]
+    if scope.hits is not None:
+        scope.hits.update(("rule", rule.id) for rule in adjustments)
+        scope.hits.add(("settlement", kind))
     for rule in adjustments:
         trace.append(f"adjustment {rule.id} ({rule.clause}) applies: {rule.when_text}"
                      + _seen(rule, values, scope, product.pii))

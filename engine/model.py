@@ -80,6 +80,14 @@ class Product:
     extends: str | None = None
     digest: str = ""                     # sha256 of the product file(s)
     pii: frozenset[str] = frozenset()    # fields never shown in clear (trace, errors, logs)
+    tables: dict[str, Any] = field(default_factory=dict, repr=False)   # LookupTable / BandSchedule by name
+
+    def events(self) -> frozenset[str]:
+        """The event codes a claim may name (empty when the product has no catalogue)."""
+        for spec in self.fields:
+            if spec.type == "event":
+                return spec.values or frozenset()
+        return frozenset()
 
     def rules(self) -> list[Rule]:
         adjustments = list(self.settlement.adjustments) if self.settlement else []
