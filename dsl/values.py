@@ -217,8 +217,10 @@ class LookupTable:
                 raise LookupError(f"table '{self.name}' has no row for {key!r} and no default")
             value = self.default
             scope.trace.append(f"{self.name}[{key}]: no row for {key}, default {value}{_cite(self.clause)}")
+            _record(scope, ("table", self.name, None))
         else:
             scope.trace.append(f"{self.name}[{key}]: {value}{_cite(self.clause)}")
+            _record(scope, ("table", self.name, key))
         return value
 
 
@@ -238,11 +240,19 @@ class BandSchedule:
             if key >= low and (high is None or key <= high):
                 span = f"{low}-{high}" if high is not None else f"{low} and more"
                 scope.trace.append(f"{self.name}[{key}]: band {span} {self.unit}: {value}{_cite(self.clause)}")
+                _record(scope, ("band", self.name, low))
                 return value
         raise LookupError(f"{key} {self.unit} falls in no band of '{self.name}'")
 
 
 _MISSING = object()
+
+
+def _record(scope, what: tuple) -> None:
+    """Coverage: note which row or band a claim used, when the caller asked (scope.hits)."""
+    hits = getattr(scope, "hits", None)
+    if hits is not None:
+        hits.add(what)
 
 
 def _cite(clause: str | None) -> str:
