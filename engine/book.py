@@ -106,6 +106,16 @@ def merge_patch(base: Any, patch: Any) -> Any:
     return result
 
 
+def _unchanged(base: Any, patch: Any, path: tuple = ()) -> Iterable[tuple]:
+    """Paths where a patch sets what the base already has."""
+    if isinstance(patch, dict) and isinstance(base, dict):
+        for key, value in patch.items():
+            if key in base and value is not None:
+                yield from _unchanged(base[key], value, path + (key,))
+    elif path and patch == base:
+        yield path
+
+
 @dataclass
 class _Version:
     document: Document
@@ -234,6 +244,10 @@ def _resolve(version: _Version, versions: dict[str, list[_Version]], problems: l
             return
         patch = {k: v for k, v in data.items() if k not in ("extends",)}
         inherited = {k: v for k, v in base.merged.items() if k not in _IDENTITY}
+        for path in _unchanged(inherited, patch):
+            problems.append(version.document.problem(
+                path, E.PRODUCT_REDUNDANT_OVERRIDE, f"this changes nothing: {base_id} already has the same "
+                f"value at {'.'.join(str(p) for p in path)}", severity="warning"))
         version.merged = merge_patch(inherited, patch)
         version.source = base.source.derive(inherited, patch, version.document)
         found = schema.check(version.merged, version.source)

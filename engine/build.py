@@ -115,6 +115,7 @@ class Builder:
         documents = self.build_documents()
         referrals = self.build_rules("referrals", "referrals")
         settlement = self.build_settlement()
+        self.check_rule_ids()
         self.check_definitions()
         fields = self.finish_fields(field_specs)
         if not currencies:
@@ -367,6 +368,13 @@ class Builder:
                     continue
                 value_type = type_ if value_type is None else (t.unify(value_type, type_) or value_type)
                 bands.append((low, high, compiled.constant))
+            numbers = [value for _, _, value in bands if isinstance(value, (int, Decimal))]
+            if len(numbers) == len(bands) == len(rows):
+                for i in range(1, len(numbers)):
+                    if numbers[i] < numbers[i - 1] and numbers != sorted(numbers, reverse=True):
+                        self.problem(where + ("bands", i, "value"), E.PRODUCT_BANDS,
+                                     f"not monotonic: {numbers[i]} after {numbers[i - 1]}, while the other "
+                                     "bands increase", severity="warning")
             self.scope.tables[name] = t.Bands(value_type or t.ERROR)
             self.named[name] = BandSchedule(name, schedule.get("clause"), schedule["unit"], tuple(bands))
 
@@ -437,6 +445,12 @@ class Builder:
                 if compiled is not None:
                     conditions.append(compiled.function)
                     reads.extend(compiled.reads)
+                    if compiled.is_constant:
+                        never = compiled.constant is False
+                        self.problem(where + ("when",), E.PRODUCT_RULE_CONSTANT,
+                                     f"rule '{rule_id}' can never apply: its condition is always false" if never
+                                     else f"rule '{rule_id}' applies to every claim: its condition is always true",
+                                     severity="warning")
             elif "circumstance" not in spec:
                 self.problem(where, E.SCHEMA_MISSING_KEY, "a rule needs `when` (or, for an exclusion, "
                              "`circumstance`)", key=True)
@@ -478,6 +492,26 @@ class Builder:
         rules += self.build_rules("exclusions", "exclusions")
         rules += self.build_rules("conditions", "conditions")
         return rules
+
+    def check_rule_ids(self) -> None:
+        """A rule id is the reason code in decisions: it must name one rule only."""
+        seen: dict[str, tuple] = {}
+        places = [(("events", "rule", "id"), (self._get(("events", "rule")) or {}).get("id"))]
+        for section in ("eligibility", "exclusions", "conditions", "referrals", ("settlement", "adjustments")):
+            path = section if isinstance(section, tuple) else (section,)
+            for rule_id in (self._get(path) or {}):
+                places.append((path + (rule_id,), rule_id))
+        for path, rule_id in places:
+            if rule_id is None:
+                continue
+            if rule_id in seen:
+                first = seen[rule_id]
+                line = self.source.span(first, key=first[-1] != "id").line
+                self.problem(path, E.PRODUCT_DUPLICATE_RULE, f"rule id '{rule_id}' is already used "
+                             f"(in {first[0]}, line {line}); reasons would be ambiguous",
+                             key=path[-1] != "id")
+            else:
+                seen[rule_id] = path
 
     def build_documents(self) -> list[DocumentRule]:
         documents: list[DocumentRule] = []

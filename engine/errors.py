@@ -89,6 +89,9 @@ PRODUCT_EVENTS = "product.events"
 PRODUCT_RULE = "product.rule"
 PRODUCT_SETTLEMENT = "product.settlement"
 PRODUCT_NONE = "product.none"
+PRODUCT_DUPLICATE_RULE = "product.duplicate-rule"
+PRODUCT_RULE_CONSTANT = "product.constant-rule"
+PRODUCT_REDUNDANT_OVERRIDE = "product.redundant-override"
 
 # -- stable codes: claims ----------------------------------------------------
 CLAIM_NOT_OBJECT = "claim.not-an-object"
