@@ -342,7 +342,7 @@ class Checker:
             elif field_type.kind == "country" and value not in COUNTRIES:
                 self._error(UNKNOWN_CODE, f"'{value}' is not an ISO 3166-1 country code", item)
             elif field_type.kind != "country":
-                self._error(UNKNOWN_CODE, f"'{value}' is not a {field_type.kind} this product knows"
+                self._error(UNKNOWN_CODE, f"'{value}' is not {_a(field_type.kind)} this product knows"
                             + suggest(value, field_type.values), item)
 
     def _arithmetic(self, node, op, left, right, symbol) -> t.Type:

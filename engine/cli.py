@@ -263,6 +263,10 @@ def _decide(book: ProductBook, claim) -> dict:
         return ClaimError(E.CLAIM_UNREADABLE, "claim nested too deeply", None).to_dict()
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
 def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
     paths = args.paths or ["products"]
     missing = [p for p in paths if not os.path.exists(p)]
@@ -286,13 +290,12 @@ def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
         count = len(loaded.products)
         versions = sum(len(chain) for chain in loaded.products.values())
         if errors:
-            stdout.write(f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
-                         f"{f', {len(problems) - len(errors)} warnings' if len(problems) > len(errors) else ''}"
+            warnings = len(problems) - len(errors)
+            stdout.write(f"{_count(len(errors), 'error')}{', ' + _count(warnings, 'warning') if warnings else ''}"
                          f" in {', '.join(paths)}\n")
         else:
-            stdout.write(f"ok: {count} product{'s' if count != 1 else ''} ({versions} version"
-                         f"{'s' if versions != 1 else ''}) valid in {', '.join(paths)}"
-                         f"{f', {len(problems)} warnings' if problems else ''}\n")
+            stdout.write(f"ok: {_count(count, 'product')} ({_count(versions, 'version')}) valid in {', '.join(paths)}"
+                         f"{', ' + _count(len(problems), 'warning') if problems else ''}\n")
     return EXIT_PROBLEMS if errors else EXIT_OK
 
 

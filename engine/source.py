@@ -161,10 +161,13 @@ def load_document(text: str, file: str) -> Document:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = error.problem or str(error)
-        if "\t" in (text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""):
+        if "\t" in (_line(text, line) or ""):
             message += " (tabs are not allowed for indentation: use spaces)"
-        if error.context and error.problem:
-            message = f"{error.problem} ({error.context})" if "tab" not in message else message
+        elif error.context and error.problem:
+            context = error.context
+            if error.context_mark is not None and error.context_mark is not error.problem_mark:
+                context += f" that starts at line {error.context_mark.line + 1}, column {error.context_mark.column + 1}"
+            message = f"{error.problem} ({context})"
         raise ProductError([Problem(file, line, column, E.YAML_SYNTAX, message,
                                     source_line=_line(text, line))]) from None
     except yaml.YAMLError as error:
