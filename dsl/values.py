@@ -216,10 +216,10 @@ class LookupTable:
             if not self.has_default:
                 raise LookupError(f"table '{self.name}' has no row for {key!r} and no default")
             value = self.default
-            scope.trace.append(f"{self.name}[{key}]: no row for {key}, default {value}{_cite(self.clause)}")
+            scope.trace.append((_row_step, self, key, value, True))
             _record(scope, ("table", self.name, None))
         else:
-            scope.trace.append(f"{self.name}[{key}]: {value}{_cite(self.clause)}")
+            scope.trace.append((_row_step, self, key, value, False))
             _record(scope, ("table", self.name, key))
         return value
 
@@ -238,8 +238,7 @@ class BandSchedule:
     def lookup(self, key, scope):
         for low, high, value in self.bands:
             if key >= low and (high is None or key <= high):
-                span = f"{low}-{high}" if high is not None else f"{low} and more"
-                scope.trace.append(f"{self.name}[{key}]: band {span} {self.unit}: {value}{_cite(self.clause)}")
+                scope.trace.append((_band_step, self, key, low, high, value))
                 _record(scope, ("band", self.name, low))
                 return value
         raise LookupError(f"{key} {self.unit} falls in no band of '{self.name}'")
@@ -253,6 +252,18 @@ def _record(scope, what: tuple) -> None:
     hits = getattr(scope, "hits", None)
     if hits is not None:
         hits.add(what)
+
+
+# Trace steps are recorded as (formatter, *arguments) and written out only when read.
+def _row_step(table: LookupTable, key, value, defaulted: bool) -> str:
+    if defaulted:
+        return f"{table.name}[{key}]: no row for {key}, default {value}{_cite(table.clause)}"
+    return f"{table.name}[{key}]: {value}{_cite(table.clause)}"
+
+
+def _band_step(schedule: BandSchedule, key, low, high, value) -> str:
+    span = f"{low}-{high}" if high is not None else f"{low} and more"
+    return f"{schedule.name}[{key}]: band {span} {schedule.unit}: {value}{_cite(schedule.clause)}"
 
 
 def _cite(clause: str | None) -> str:

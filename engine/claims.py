@@ -29,6 +29,7 @@ from .model import FieldSpec
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
 _CURRENCY = re.compile(r"[A-Z]{3}\Z")
+_PLAIN_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?\Z")
 MAX_AMOUNT = Decimal(10) ** 15         # a trillion-and-more amount is not a claim, it is a mistake
 MAX_TEXT = 10_000                      # characters in a text field
 MAX_DECIMAL_DIGITS = 40
@@ -194,8 +195,26 @@ class _Converters:
 
     def _money(self, spec):
         currencies = self.currencies
+        places_of = {code: MINOR_UNITS[code] for code in currencies if code in MINOR_UNITS}
+        match = _PLAIN_AMOUNT.match
 
         def convert(raw, path):
+            # the common case, checked cheaply: {"amount": "12.50", "currency": "EUR"}
+            if type(raw) is dict and len(raw) == 2:
+                currency = raw.get("currency")
+                amount = raw.get("amount")
+                places = places_of.get(currency)
+                if places is not None:
+                    if type(amount) is str and len(amount) <= 30 and match(amount):
+                        dot = amount.find(".")
+                        if (dot < 0 and len(amount) <= 15) or (0 <= dot <= 15 and len(amount) - dot - 1 <= places):
+                            return Money(Decimal(amount), currency, path)
+                    elif type(amount) is Decimal and amount.is_finite() and 0 <= amount < MAX_AMOUNT \
+                            and amount.as_tuple().exponent >= -places:
+                        return Money(amount, currency, path)
+            return checked(raw, path)
+
+        def checked(raw, path):
             if type(raw) is not dict:
                 raise ClaimError(E.CLAIM_TYPE, f"{path} must be an amount: {{\"amount\": \"12.50\", "
                                  f"\"currency\": \"EUR\"}}, not {_kind(raw)}", path)
@@ -294,6 +313,7 @@ class ClaimValidator:
             else:
                 node.children[parts[-1]] = (spec, converters.make(spec))
         self._mark_required(self.root)
+        self._validate = self._compile()
 
     def convert_default(self, spec: FieldSpec, raw: Any) -> Any:
         """Used at load: a declared default goes through the same converter as claim values."""
@@ -313,82 +333,157 @@ class ClaimValidator:
 
     def validate(self, claim: Any) -> tuple[dict, str | None]:
         """Check a claim document; return (values by path, the claim's currency)."""
-        if type(claim) is not dict:
-            raise ClaimError(E.CLAIM_NOT_OBJECT, f"a claim must be an object, not {_kind(claim)}", None)
-        values: dict[str, Any] = {}
-        self._object(self.root, claim, values)
-        for spec in self._conditional:
-            if values[spec.path] is None and spec.required_when(values, _NoDefinitions):
-                raise ClaimError(E.CLAIM_MISSING_FIELD, f"{spec.path} is required when {spec.required_when_text}",
-                                 spec.path)
-        for spec in self._ordered:
-            value, other = values[spec.path], values[spec.not_before]
-            if value is not None and other is not None and value < other:
-                raise ClaimError(E.CLAIM_DATE_ORDER, f"{spec.path} ({value}) is before {spec.not_before} ({other})",
-                                 spec.path)
-        currency = None
-        for path in self._money_paths:
-            money = values[path]
-            if money is None:
-                continue
-            if currency is None:
-                currency = money.currency
-            elif money.currency != currency:
-                raise ClaimError(E.CLAIM_MIXED_CURRENCY, f"{path} is in {money.currency}, but the claim's other "
-                                 f"amounts are in {currency}: all money in one claim must be in one currency",
-                                 f"{path}.currency")
-        return values, currency
+        return self._validate(claim)
 
-    def _object(self, node: _Object, raw: dict, values: dict) -> None:
-        children = node.children
+    # -- code generation -----------------------------------------------------------
+    # The claim walk is generated as Python source, once per product version: one
+    # straight-line function with no loops over the declarations, no recursion and no
+    # dictionary building beyond the values themselves.  Names in the source are ours;
+    # field names from the product appear only as repr() string literals of paths the
+    # schema restricts to [a-z_][a-zA-Z0-9_]* parts.
+    def _compile(self) -> Callable:
+        self._constants: list[Any] = []
+        lines = ["def validate(claim):",
+                 "    if type(claim) is not dict:",
+                 "        raise _not_object(claim)",
+                 f"    keys = {self._constant(frozenset(self.root.children))}",
+                 "    for key in claim:",
+                 "        if key not in keys:",
+                 "            raise _unknown(keys, '', key)",
+                 "    V = {}"]
+        self._counter = 0
+        self._emit_object(self.root, "claim", lines, "    ")
+        for spec in self._conditional:
+            when = self._constant(spec.required_when)
+            lines += [f"    if V[{spec.path!r}] is None and {when}(V, _NO_DEFINITIONS):",
+                      f"        raise _required_when({self._constant(spec)})"]
+        for spec in self._ordered:
+            lines += [f"    if V[{spec.path!r}] is not None and V[{spec.not_before!r}] is not None "
+                      f"and V[{spec.path!r}] < V[{spec.not_before!r}]:",
+                      f"        raise _date_order({self._constant(spec)}, V)"]
+        lines.append("    currency = None")
+        for path in self._money_paths:
+            lines += [f"    m = V[{path!r}]",
+                      "    if m is not None:",
+                      "        if currency is None:",
+                      "            currency = m.currency",
+                      "        elif m.currency != currency:",
+                      f"            raise _mixed({path!r}, m, currency)"]
+        lines.append("    return V, currency")
+        namespace = {"K": tuple(self._constants), "_not_object": _not_object, "_unknown": self._unknown_error,
+                     "_missing": _missing, "_not_dict": _not_dict, "_required_when": _required_when,
+                     "_date_order": _date_order, "_mixed": _mixed, "_NO_DEFINITIONS": _NoDefinitions,
+                     "_DATE": _DATE.match, "_fromiso": date.fromisoformat, "__builtins__": {"type": type,
+                     "dict": dict, "str": str, "ValueError": ValueError}}
+        self.source = "\n".join(lines) + "\n"
+        exec(compile(self.source, "<claim validator>", "exec"), namespace)  # noqa: S102 - our own generated source
+        return namespace["validate"]
+
+    def _constant(self, value: Any) -> str:
+        self._constants.append(value)
+        return f"K[{len(self._constants) - 1}]"
+
+    def _emit_object(self, node: _Object, var: str, lines: list[str], indent: str) -> None:
         prefix = node.path + "." if node.path else ""
-        for key in raw:
-            if key not in children:
-                path = prefix + str(key)
-                known = [prefix + name for name in children if name != "product"]
-                raise ClaimError(E.CLAIM_UNKNOWN_FIELD, f"unknown field '{path}'" + suggest(path, known
-                                 or self.paths) + " (the product does not read it)", path)
-        for name, child in children.items():
-            if child is None:           # the envelope's `product`, read by the book
+        for name, child in node.children.items():
+            if child is None:                   # the envelope's `product`, read by the book
                 continue
-            value = raw.get(name)
             if type(child) is _Object:
-                if value is None:
-                    if child.required and not child.optional:
-                        raise ClaimError(E.CLAIM_MISSING_FIELD, f"{child.path} is required", child.path)
-                    self._absent(child, values)
-                elif type(value) is not dict:
-                    raise ClaimError(E.CLAIM_TYPE, f"{child.path} must be an object, not {_kind(value)}", child.path)
+                self._counter += 1
+                obj = f"o{self._counter}"
+                lines.append(f"{indent}{obj} = {var}.get({name!r})")
+                lines.append(f"{indent}if {obj} is None:")
+                if child.required and not child.optional:
+                    lines.append(f"{indent}    raise _missing({child.path!r})")
                 else:
-                    if child.optional:
-                        values[child.path] = value
-                    self._object(child, value, values)
+                    absent = self._absent_lines(child)
+                    lines += [f"{indent}    {line}" for line in absent] or [f"{indent}    pass"]
+                lines += [f"{indent}elif type({obj}) is not dict:",
+                          f"{indent}    raise _not_dict({child.path!r}, {obj})",
+                          f"{indent}else:",
+                          f"{indent}    keys = {self._constant(frozenset(child.children))}",
+                          f"{indent}    for key in {obj}:",
+                          f"{indent}        if key not in keys:",
+                          f"{indent}            raise _unknown(keys, {child.path + '.'!r}, key)"]
+                if child.optional:
+                    lines.append(f"{indent}    V[{child.path!r}] = {obj}")
+                self._emit_object(child, obj, lines, indent + "    ")
                 continue
             spec, convert = child
             path = prefix + name
-            if value is None:
-                if spec.has_default:
-                    values[path] = spec.default
-                elif spec.required and spec.required_when is None:
-                    raise ClaimError(E.CLAIM_MISSING_FIELD, f"{path} is required", path)
-                else:
-                    values[path] = None
+            lines.append(f"{indent}v = {var}.get({name!r})")
+            lines.append(f"{indent}if v is None:")
+            if spec.has_default:
+                lines.append(f"{indent}    V[{path!r}] = {self._constant(spec.default)}")
+            elif spec.required and spec.required_when is None:
+                lines.append(f"{indent}    raise _missing({path!r})")
             else:
-                values[path] = convert(value, path)
+                lines.append(f"{indent}    V[{path!r}] = None")
+            converter = self._constant(convert)
+            if spec.type == "bool":
+                lines += [f"{indent}elif v is True or v is False:",
+                          f"{indent}    V[{path!r}] = v"]
+            elif spec.type in ("code", "event", "country"):
+                allowed = self._constant(spec.values if spec.type != "country" else COUNTRIES)
+                lines += [f"{indent}elif type(v) is str and v in {allowed}:",
+                          f"{indent}    V[{path!r}] = v"]
+            elif spec.type == "date":
+                lines += [f"{indent}elif type(v) is str and _DATE(v):",
+                          f"{indent}    try:",
+                          f"{indent}        V[{path!r}] = _fromiso(v)",
+                          f"{indent}    except ValueError:",
+                          f"{indent}        V[{path!r}] = {converter}(v, {path!r})"]
+            lines += [f"{indent}else:",
+                      f"{indent}    V[{path!r}] = {converter}(v, {path!r})"]
 
-    def _absent(self, node: _Object, values: dict) -> None:
+    def _absent_lines(self, node: _Object) -> list[str]:
+        lines = []
         if node.optional:
-            values[node.path] = None
+            lines.append(f"V[{node.path!r}] = None")
         for child in node.children.values():
             if type(child) is _Object:
-                self._absent(child, values)
+                lines += self._absent_lines(child)
             elif child is not None:
                 spec = child[0]
-                values[spec.path] = spec.default if spec.has_default else None
+                value = self._constant(spec.default) if spec.has_default else "None"
+                lines.append(f"V[{spec.path!r}] = {value}")
+        return lines
+
+    def _unknown_error(self, keys, prefix: str, key) -> ClaimError:
+        path = prefix + str(key)
+        known = [prefix + name for name in keys if name != "product"]
+        return ClaimError(E.CLAIM_UNKNOWN_FIELD, f"unknown field '{path}'" + suggest(path, known or self.paths)
+                          + " (the product does not read it)", path)
 
 
-class _NoDefinitions(dict):
+def _not_object(claim) -> ClaimError:
+    return ClaimError(E.CLAIM_NOT_OBJECT, f"a claim must be an object, not {_kind(claim)}", None)
+
+
+def _missing(path: str) -> ClaimError:
+    return ClaimError(E.CLAIM_MISSING_FIELD, f"{path} is required", path)
+
+
+def _not_dict(path: str, value) -> ClaimError:
+    return ClaimError(E.CLAIM_TYPE, f"{path} must be an object, not {_kind(value)}", path)
+
+
+def _required_when(spec: FieldSpec) -> ClaimError:
+    return ClaimError(E.CLAIM_MISSING_FIELD, f"{spec.path} is required when {spec.required_when_text}", spec.path)
+
+
+def _date_order(spec: FieldSpec, values: dict) -> ClaimError:
+    return ClaimError(E.CLAIM_DATE_ORDER, f"{spec.path} ({values[spec.path]}) is before {spec.not_before} "
+                      f"({values[spec.not_before]})", spec.path)
+
+
+def _mixed(path: str, money: Money, currency: str) -> ClaimError:
+    return ClaimError(E.CLAIM_MIXED_CURRENCY, f"{path} is in {money.currency}, but the claim's other amounts are "
+                      f"in {currency}: all money in one claim must be in one currency", f"{path}.currency")
+
+
+class _FieldsOnly(dict):
     """The `D` a required_when condition sees: it may read fields only."""
 
 
-_NoDefinitions = _NoDefinitions()
+_NoDefinitions = _FieldsOnly()

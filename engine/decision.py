@@ -1,7 +1,7 @@
 """The decision document of the contract."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from dsl.values import Money
@@ -21,6 +21,8 @@ def rate_text(rate: Decimal | int | None) -> str | None:
 
 @dataclass(frozen=True)
 class Decision:
+    """A decision.  `trace` is written out from the recorded steps the first time it is read."""
+
     claim_id: str | None
     product: str
     product_version: str
@@ -31,7 +33,16 @@ class Decision:
     depreciation: Decimal | None         # None unless approved
     reasons: tuple[dict, ...]
     missing_documents: tuple[str, ...]
-    trace: tuple[str, ...]
+    steps: list = field(repr=False, compare=False)     # (formatter, *arguments) per step
+
+    @property
+    def trace(self) -> tuple[str, ...]:
+        """How the decision was reached, step by step, for a person."""
+        written = self.__dict__.get("_trace")
+        if written is None:
+            written = tuple(step[0](*step[1:]) for step in self.steps)
+            object.__setattr__(self, "_trace", written)
+        return written
 
     def to_dict(self) -> dict:
         return {

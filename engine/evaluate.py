@@ -4,6 +4,10 @@ Outcome precedence: declined over pending over referred over approved.  Every
 declining rule that holds is a reason, not only the first.  Money is computed
 in `Decimal` and rounded once, at the end, half-up to the currency's minor
 unit.  Nothing here writes outside the objects it creates for this claim.
+
+The trace is recorded as steps (a formatter and its arguments) and written
+out as text only when someone reads it: a service that needs the outcome and
+the payout does not pay for the explanation.
 """
 from __future__ import annotations
 
@@ -14,7 +18,9 @@ from dsl.values import CurrencyMismatch, Money
 from . import errors as E
 from .decision import Decision
 from .errors import ClaimError
-from .model import Product
+from .model import DocumentRule, Product, Rule
+
+PERSONAL = "<personal data>"
 
 
 class Definitions(dict):
@@ -32,7 +38,7 @@ class Definitions(dict):
     def __missing__(self, name: str):
         value = self.functions[name](self.values, self)
         self[name] = value
-        self.trace.append(f"{name} = {show(value)}")
+        self.trace.append((_definition_step, name, value))
         return value
 
 
@@ -46,77 +52,107 @@ def show(value) -> str:
     return str(value)
 
 
-PERSONAL = "<personal data>"
+# -- trace steps: (formatter, *arguments), written out on reading ------------------
+def _definition_step(name, value) -> str:
+    return f"{name} = {show(value)}"
 
 
-def _seen(rule, values: dict, scope: Definitions, pii: frozenset[str]) -> str:
-    """' (with policy.holder.age = 17)': what the rule read, personal data masked."""
+def _rule_step(what: str, rule, values: dict, scope: "Definitions", pii: frozenset) -> str:
     shown = []
     for name in rule.reads:
         if name in values:
             shown.append(f"{name} = {PERSONAL if name in pii else show(values[name])}")
         elif name in scope and not isinstance(scope[name], (frozenset, tuple)):
             shown.append(f"{name} = {show(scope[name])}")
-    return f" (with {', '.join(shown)})" if shown else ""
+    seen = f" (with {', '.join(shown)})" if shown else ""
+    return f"{what} {rule.id} ({rule.clause}) applies: {rule.when_text}{seen}"
+
+
+def _text_step(text: str) -> str:
+    return text
+
+
+def _none_applies(count: int) -> str:
+    return f"eligibility, events, exclusions and conditions: none of {count} rules applies"
+
+
+def _missing_step(document) -> str:
+    return f"document {document.document} ({document.clause}) is missing"
+
+
+def _settlement_step(kind, payout, payout_rounded, excess_rounded) -> str:
+    return f"settlement {kind}: payout {payout} rounded half-up to {payout_rounded}, excess {excess_rounded}"
+
+
+def _outcome_step(outcome: str) -> str:
+    return f"outcome {outcome}: nothing is paid"
 
 
 def decide(product: Product, values: dict, currency: str | None, claim_id: str | None,
            hits: set | None = None) -> Decision:
     """Decide a validated claim.  `hits`, if given, collects what the claim exercised (coverage)."""
-    trace: list[str] = []
+    trace: list = []
     scope = Definitions(values, product.definitions, trace, hits)
+    pii = product.pii
     if hits is not None and "claim.event" in values:
         hits.add(("event", values["claim.event"]))
     step = "the claim"
     try:
         declined = []
         for rule in product.declining:
-            step = f"rule {rule.id}"
+            step = rule
             if rule.test(values, scope):
                 declined.append(rule)
-                if hits is not None:
-                    hits.add(("rule", rule.id))
-                trace.append(f"{rule.section} {rule.id} ({rule.clause}) applies: {rule.when_text}"
-                             + _seen(rule, values, scope, product.pii))
+                trace.append((_rule_step, rule.section, rule, values, scope, pii))
         if declined:
+            if hits is not None:
+                hits.update(("rule", rule.id) for rule in declined)
             return _refusal(product, claim_id, currency, "declined", declined, (), trace)
-        trace.append(f"eligibility, events, exclusions and conditions: none of {len(product.declining)} rules applies")
+        trace.append((_none_applies, len(product.declining)))
 
         missing: list[str] = []
         for document in product.documents:
-            step = f"document requirement {document.id}"
+            step = document
             if document.applies is not None and not document.applies(values, scope):
                 continue
             if not document.provided(values, scope) and document.document not in missing:
                 missing.append(document.document)
+                trace.append((_missing_step, document))
                 if hits is not None:
                     hits.add(("document", document.id))
-                trace.append(f"document {document.document} ({document.clause}) is missing")
         if missing:
             return _refusal(product, claim_id, currency, "pending", (), tuple(missing), trace)
 
         referred = []
         for rule in product.referrals:
-            step = f"rule {rule.id}"
+            step = rule
             if rule.test(values, scope):
                 referred.append(rule)
-                if hits is not None:
-                    hits.add(("rule", rule.id))
-                trace.append(f"referral {rule.id} ({rule.clause}) applies: {rule.when_text}"
-                             + _seen(rule, values, scope, product.pii))
+                trace.append((_rule_step, "referral", rule, values, scope, pii))
         if referred:
+            if hits is not None:
+                hits.update(("rule", rule.id) for rule in referred)
             return _refusal(product, claim_id, currency, "referred", referred, (), trace)
 
         step = "the settlement"
         return _settle(product, claim_id, currency, values, scope, trace)
     except CurrencyMismatch as error:
-        raise _currency_error(error, step, claim_id) from None
+        raise _currency_error(error, _step(step), claim_id) from None
     except ClaimError:
         raise
     except (ArithmeticError, DecimalException) as error:
-        raise ClaimError(E.EVALUATION_ERROR, f"{step}: {_arithmetic(error)}", None, claim_id) from None
+        raise ClaimError(E.EVALUATION_ERROR, f"{_step(step)}: {_arithmetic(error)}", None, claim_id) from None
     except (TypeError, LookupError, ValueError, OverflowError) as error:
-        raise ClaimError(E.EVALUATION_ERROR, f"{step}: {error}", None, claim_id) from None
+        raise ClaimError(E.EVALUATION_ERROR, f"{_step(step)}: {error}", None, claim_id) from None
+
+
+def _step(step) -> str:
+    """Name what was being computed when evaluation failed."""
+    if isinstance(step, Rule):
+        return f"rule {step.id}"
+    if isinstance(step, DocumentRule):
+        return f"document requirement {step.id}"
+    return step
 
 
 def _settle(product, claim_id, currency, values, scope, trace) -> Decision:
@@ -130,10 +166,9 @@ def _settle(product, claim_id, currency, values, scope, trace) -> Decision:
         scope.hits.update(("rule", rule.id) for rule in adjustments)
         scope.hits.add(("settlement", kind))
     for rule in adjustments:
-        trace.append(f"adjustment {rule.id} ({rule.clause}) applies: {rule.when_text}"
-                     + _seen(rule, values, scope, product.pii))
-    code = currency or payout.currency or excess.currency or sorted(product.currencies)[0]
-    for amount, what in ((payout, "payout"), (excess, "excess")):
+        trace.append((_rule_step, "adjustment", rule, values, scope, product.pii))
+    code = currency or payout.currency or excess.currency or min(product.currencies)
+    for amount in (payout, excess):
         if amount.currency not in (None, code):
             raise CurrencyMismatch(Money(Decimal(0), code, "claim"), amount)
     payout_rounded = payout.rounded(code)
@@ -141,20 +176,16 @@ def _settle(product, claim_id, currency, values, scope, trace) -> Decision:
     if payout_rounded.amount < 0:
         raise ClaimError(E.EVALUATION_ERROR, f"the payout formula gives a negative amount ({payout_rounded}); "
                          "the product must not pay less than nothing", None, claim_id)
-    trace.append(f"settlement {kind}: payout {payout} rounded half-up to {payout_rounded}, excess {excess_rounded}")
-    return Decision(claim_id=claim_id, product=product.id, product_version=product.version, outcome="approved",
-                    settlement=kind, payout=payout_rounded, excess=excess_rounded,
-                    depreciation=Decimal(depreciation), reasons=tuple(r.reason() for r in adjustments),
-                    missing_documents=(), trace=tuple(trace))
+    trace.append((_settlement_step, kind, payout, payout_rounded, excess_rounded))
+    return Decision(claim_id, product.id, product.version, "approved", kind, payout_rounded, excess_rounded,
+                    Decimal(depreciation), tuple(rule.reason() for rule in adjustments), (), trace)
 
 
 def _refusal(product, claim_id, currency, outcome, rules, missing, trace) -> Decision:
-    code = currency or sorted(product.currencies)[0]
-    zero = Money(Decimal(0), code).rounded()
-    trace.append(f"outcome {outcome}: nothing is paid")
-    return Decision(claim_id=claim_id, product=product.id, product_version=product.version, outcome=outcome,
-                    settlement=None, payout=zero, excess=zero, depreciation=None,
-                    reasons=tuple(r.reason() for r in rules), missing_documents=tuple(missing), trace=tuple(trace))
+    zero = Money(Decimal(0), currency or min(product.currencies)).rounded()
+    trace.append((_outcome_step, outcome))
+    return Decision(claim_id, product.id, product.version, outcome, None, zero, zero, None,
+                    tuple(rule.reason() for rule in rules), missing, trace)
 
 
 def _currency_error(error: CurrencyMismatch, step: str, claim_id) -> ClaimError:

@@ -30,7 +30,8 @@ def run(text, values=None, fields=None):
     assert problems == []
     compiled = compile_expression(node, resolution, named)
     scope_d = Trace()
-    return compiled, compiled.function(values or {}, scope_d), scope_d.trace
+    result = compiled.function(values or {}, scope_d)
+    return compiled, result, [step[0](*step[1:]) for step in scope_d.trace]
 
 
 def value(text, values=None, fields=None):
