@@ -212,6 +212,12 @@ class _Converters:
                     elif type(amount) is Decimal and amount.is_finite() and 0 <= amount < MAX_AMOUNT \
                             and amount.as_tuple().exponent >= -places:
                         return Money(amount, currency, path)
+                    elif type(amount) is float and 0 <= amount < 1e15:        # NaN and infinities fail here
+                        value = Decimal(repr(amount))
+                        if value.as_tuple().exponent >= -places:
+                            return Money(value, currency, path)
+                    elif type(amount) is int and 0 <= amount < MAX_AMOUNT:
+                        return Money(Decimal(amount), currency, path)
             return checked(raw, path)
 
         def checked(raw, path):
