@@ -17,6 +17,7 @@ import sys
 from decimal import Decimal
 from typing import Iterator, TextIO
 
+from . import batch
 from . import errors as E
 from .book import ProductBook, load, load_products
 from .errors import ClaimError, ProductError
@@ -81,7 +82,7 @@ def _documents(value, where: str) -> Iterator[_Input]:
 def read_claims(path: str, stdin: TextIO) -> Iterator[_Input]:
     """Claims from one argument: a .json/.yaml file (one claim or a list), a .jsonl file, or - (stdin)."""
     if path == "-":
-        text = stdin.read()
+        text = _PEEKED.pop(id(stdin), "") + stdin.read()
         yield from _read_text(text, "<stdin>", _sniff(text))
         return
     lower = path.lower()
@@ -90,7 +91,10 @@ def read_claims(path: str, stdin: TextIO) -> Iterator[_Input]:
     if kind is None:
         raise UsageError(f"{path}: not a claim file (expected .json, .jsonl, .yaml or -)")
     if kind == "jsonl":
-        yield from _read_jsonl_file(path)
+        for where, number, line in _jsonl_source(path, stdin):
+            item = _jsonl_line(line, where, number)
+            if item is not None:
+                yield item
         return
     try:
         with open(path, "rb") as handle:
@@ -151,6 +155,8 @@ def _jsonl_line(line: str, where: str, number: int) -> _Input | None:
     line = line.rstrip("\r\n")
     if not line.strip():
         return None
+    if line.startswith(_BAD_UTF8):
+        return _unreadable(f"{where}:{number}", f"not UTF-8 (byte {line[len(_BAD_UTF8):]} of the line)")
     try:
         value = parse_json(line)
     except json.JSONDecodeError as error:
@@ -160,23 +166,6 @@ def _jsonl_line(line: str, where: str, number: int) -> _Input | None:
     if not isinstance(value, dict):
         return _Input(error=ClaimError(E.CLAIM_NOT_OBJECT, f"{where}:{number}: a claim must be an object", None))
     return _Input(value)
-
-
-def _read_jsonl_file(path: str) -> Iterator[_Input]:
-    try:
-        handle = open(path, "rb")
-    except OSError as error:
-        raise UsageError(f"{path}: {error.strerror}") from None
-    with handle:
-        for number, raw in enumerate(handle, 1):
-            try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as error:
-                yield _unreadable(f"{path}:{number}", f"not UTF-8 (byte {error.start + 1} of the line)")
-                continue
-            item = _jsonl_line(line, path, number)
-            if item is not None:
-                yield item
 
 
 # -- writing decisions ---------------------------------------------------------
@@ -213,6 +202,44 @@ def render_text(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _render(fmt: str):
+    if fmt == "jsonl":
+        return _jsonl_out
+    if fmt == "text":
+        return _text_out
+    return None
+
+
+def _jsonl_out(result: dict) -> str:
+    return batch.dumps(result) + "\n"
+
+
+def _text_out(result: dict) -> str:
+    return render_text(result) + "\n"
+
+
+def _jsonl_source(path: str, stdin: TextIO):
+    """(where, line number, text) for each line of a .jsonl file, or of JSON lines on stdin."""
+    if path == "-":
+        for number, line in enumerate(stdin, 1):
+            yield "<stdin>", number, line
+        return
+    try:
+        handle = open(path, "rb")
+    except OSError as error:
+        raise UsageError(f"{path}: {error.strerror}") from None
+    with handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                line = _BAD_UTF8 + str(error.start + 1)
+            yield path, number, line
+
+
+_BAD_UTF8 = "\x00not-utf8:"
+
+
 def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
     fmt = args.format or ("text" if stdout.isatty() else "jsonl")
     try:
@@ -224,32 +251,91 @@ def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int
         return EXIT_USAGE
     if not args.claims:
         raise UsageError("evaluate needs at least one claim file (or - for standard input)")
-    invalid = 0
+    jobs = args.jobs or batch.default_jobs()
+    render = _render(fmt)
     results: list[dict] = []
+    summary = batch.Summary()
     single = len(args.claims) == 1
+    sizes = sum(os.path.getsize(p) for p in args.claims if p != "-" and _is_batch(p) and os.path.isfile(p))
+    progress = batch.Progress(stderr, sizes or None)
+    done_bytes = 0
     try:
         for path in args.claims:
-            for item in read_claims(path, stdin):
+            stdin_lines = path == "-" and _stdin_is_jsonl(stdin)
+            if render is not None and (_is_batch(path) or stdin_lines):
+                if stdin_lines:
+                    lines = (("<stdin>", n, line) for n, line in enumerate(_chain_first(stdin_lines, stdin), 1))
+                else:
+                    lines = _jsonl_source(path, stdin)
+                offset = done_bytes
+                counter = _ByteCounter(lines)
+                part = batch.run(book, counter, render, stdout.write, jobs, progress,
+                                 position=lambda: offset + counter.bytes)
+                done_bytes += counter.bytes
+                summary.merge(part)
+                continue
+            if stdin_lines:
+                items = (_jsonl_line(line, "<stdin>", n) for n, line in enumerate(_chain_first(stdin_lines, stdin), 1))
+            else:
+                items = read_claims(path, stdin)
+            for item in items:
+                if item is None:
+                    continue
                 result = item.error.to_dict() if item.error else _decide(book, item.claim)
-                if "error" in result:
-                    invalid += 1
-                if fmt == "jsonl":
-                    stdout.write(json.dumps(result, ensure_ascii=False, separators=(",", ":"),
-                                            default=_json_default) + "\n")
-                elif fmt == "text":
-                    stdout.write(render_text(result) + "\n")
+                summary.add(result)
+                if render is not None:
+                    stdout.write(render(result))
                 else:
                     results.append(result)
     except UsageError as error:
+        progress.close()
         stdout.flush()
         stderr.write(f"policyconf: {error}\n")
         return EXIT_USAGE
+    progress.close()
     if fmt == "json":
         document = results[0] if single and len(results) == 1 and not _is_batch(args.claims[0]) else results
         stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=_json_default) + "\n")
-    if invalid:
-        stderr.write(f"policyconf: {invalid} claim{'s' if invalid != 1 else ''} rejected as invalid input\n")
-    return EXIT_PROBLEMS if invalid else EXIT_OK
+    if summary.claims > 1:
+        stderr.write(f"policyconf: {summary.text()}\n")
+    if summary.errors:
+        stderr.write(f"policyconf: {summary.errors} claim{'s' if summary.errors != 1 else ''} rejected as invalid input\n")
+    return EXIT_PROBLEMS if summary.errors else EXIT_OK
+
+
+class _ByteCounter:
+    """Counts the bytes of the lines that pass, for the progress bar's ETA."""
+
+    def __init__(self, lines):
+        self.lines = lines
+        self.bytes = 0
+
+    def __iter__(self):
+        for where, number, line in self.lines:
+            self.bytes += len(line)
+            yield where, number, line
+
+
+def _stdin_is_jsonl(stdin: TextIO):
+    """Peek at standard input: JSON lines (the first line a whole object) are streamed."""
+    first = stdin.readline()
+    stripped = first.strip()
+    if stripped.startswith("{") and stripped.endswith("}"):
+        try:
+            if isinstance(parse_json(stripped), dict):
+                return [first]
+        except (ValueError, RecursionError):
+            pass
+    _PEEKED[id(stdin)] = first
+    return None
+
+
+_PEEKED: dict[int, str] = {}
+
+
+def _chain_first(first: list, rest):
+    yield from first
+    yield from rest
 
 
 def _is_batch(path: str) -> bool:
@@ -333,6 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--products", default="products", metavar="DIR", help="product directory (default: products/)")
     evaluate.add_argument("--format", choices=("text", "json", "jsonl"),
                           help="text (default on a terminal), json, or jsonl (default otherwise)")
+    evaluate.add_argument("--jobs", type=int, metavar="N",
+                          help="worker processes for .jsonl batches (default: one per core)")
     test = commands.add_parser("test", help="run the example claims kept beside the products (*.tests.yaml)")
     test.add_argument("paths", nargs="*", metavar="PATH", help="test files or directories (default: products/)")
     test.add_argument("--products", metavar="DIR", help="product directory (default: each test file's own)")

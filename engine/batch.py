@@ -1,0 +1,202 @@
+"""Batch evaluation for the command line: JSON lines in, decisions out, in order, on every core.
+
+Lines are read in chunks and decided by a pool of worker processes, each holding the loaded
+products (inherited at fork); at most a few chunks per worker are in flight, so memory stays
+flat whatever the size of the input, and results are written in input order. A bad line is an
+error object in its place; it never stops the batch.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sys
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Callable, Iterable, Iterator, TextIO
+
+from . import errors as E
+from .book import ProductBook
+from .errors import ClaimError
+
+CHUNK = 1000                      # lines a worker decides at a time
+IN_FLIGHT_PER_WORKER = 4          # chunks queued per worker: bounds memory, keeps workers busy
+
+
+@dataclass
+class Summary:
+    """What a batch decided: counted in the workers, added up in the parent."""
+    claims: int = 0
+    errors: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    payout: dict = field(default_factory=dict)          # currency -> Decimal total
+
+    def add(self, result: dict) -> None:
+        self.claims += 1
+        if "error" in result:
+            self.errors += 1
+            return
+        self.outcomes[result["outcome"]] += 1
+        payout = result["payout"]
+        currency = payout["currency"]
+        self.payout[currency] = self.payout.get(currency, Decimal(0)) + Decimal(payout["amount"])
+
+    def merge(self, other: "Summary") -> None:
+        self.claims += other.claims
+        self.errors += other.errors
+        self.outcomes.update(other.outcomes)
+        for currency, amount in other.payout.items():
+            self.payout[currency] = self.payout.get(currency, Decimal(0)) + amount
+
+    def text(self) -> str:
+        outcomes = ", ".join(f"{self.outcomes[o]:,} {o}" for o in ("approved", "declined", "pending", "referred")
+                             if self.outcomes[o])
+        paid = ", ".join(f"{amount:,} {currency}" for currency, amount in sorted(self.payout.items()))
+        return (f"{self.claims:,} claim{'s' if self.claims != 1 else ''}: {outcomes or 'no decisions'}; "
+                f"{self.errors:,} invalid; payout {paid or 'none'}")
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+def dumps(result: dict) -> str:
+    return json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+class Progress:
+    """A progress line on a terminal (stderr): claims, rate, and an ETA when the size is known."""
+
+    def __init__(self, stream: TextIO, total_bytes: int | None):
+        self.stream = stream
+        self.total = total_bytes
+        self.start = time.monotonic()
+        self.shown = 0.0
+        self.active = stream.isatty()
+
+    def update(self, claims: int, done_bytes: int) -> None:
+        now = time.monotonic()
+        if not self.active or now - self.shown < 0.2:
+            return
+        self.shown = now
+        elapsed = max(now - self.start, 1e-9)
+        rate = claims / elapsed
+        line = f"\r{claims:,} claims  {rate:,.0f}/s"
+        if self.total and done_bytes:
+            fraction = min(done_bytes / self.total, 1.0)
+            left = elapsed * (1 - fraction) / max(fraction, 1e-9)
+            width = 24
+            filled = int(width * fraction)
+            line += f"  [{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%}  ETA {int(left) // 60}:{int(left) % 60:02d}"
+        self.stream.write(line + "   ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.active and self.shown:
+            self.stream.write("\r" + " " * 79 + "\r")
+            self.stream.flush()
+
+
+# -- the work itself: the same function inline and in the workers -----------------------
+_BOOK: ProductBook | None = None          # set in each worker process (inherited at fork)
+_RENDER: Callable[[dict], str] | None = None
+
+
+def decide_lines(book: ProductBook, render: Callable[[dict], str], chunk: list) -> tuple[str, Summary]:
+    """Decide a chunk of (where, line number, text) lines; return the rendered output and the counts."""
+    from .cli import _jsonl_line      # one reader for JSON lines, shared with the single-process path
+    summary = Summary()
+    out = []
+    for where, number, line in chunk:
+        item = _jsonl_line(line, where, number)
+        if item is None:
+            continue
+        if item.error is not None:
+            result = item.error.to_dict()
+        else:
+            try:
+                result = book.decide(item.claim)
+            except RecursionError:
+                result = ClaimError(E.CLAIM_UNREADABLE, f"{where}:{number}: claim nested too deeply", None).to_dict()
+        summary.add(result)
+        out.append(render(result))
+    return "".join(out), summary
+
+
+def _worker(chunk: list) -> tuple[str, Summary]:
+    return decide_lines(_BOOK, _RENDER, chunk)
+
+
+def _init_worker(book: ProductBook, render) -> None:
+    global _BOOK, _RENDER
+    _BOOK, _RENDER = book, render
+
+
+def chunks(lines: Iterable[tuple[str, int, str]], size: int = CHUNK) -> Iterator[list]:
+    chunk = []
+    for item in lines:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def run(book: ProductBook, lines: Iterable[tuple[str, int, str]], render: Callable[[dict], str],
+        write: Callable[[str], None], jobs: int, progress: Progress | None = None,
+        position: Callable[[], int] | None = None) -> Summary:
+    """Decide every line, in order; `jobs` worker processes (1: in this process)."""
+    summary = Summary()
+
+    def done(output: str, part: Summary) -> None:
+        write(output)
+        summary.merge(part)
+        if progress is not None:
+            progress.update(summary.claims, position() if position else 0)
+
+    source = chunks(lines)
+    if jobs <= 1:
+        for chunk in source:
+            done(*decide_lines(book, render, chunk))
+        return summary
+    first = next(source, None)
+    if first is None:
+        return summary
+    second = next(source, None)
+    if second is None:                         # one chunk: a pool would only cost its start-up
+        done(*decide_lines(book, render, first))
+        return summary
+    if "fork" not in multiprocessing.get_all_start_methods():      # compiled products do not pickle
+        for chunk in _chain([first, second], source):
+            done(*decide_lines(book, render, chunk))
+        return summary
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs, initializer=_init_worker, initargs=(book, render)) as pool:
+        pending: deque = deque()
+        for chunk in _chain([first, second], source):
+            pending.append(pool.apply_async(_worker, (chunk,)))
+            if len(pending) >= jobs * IN_FLIGHT_PER_WORKER:
+                done(*pending.popleft().get())
+        while pending:
+            done(*pending.popleft().get())
+    return summary
+
+
+def _chain(head: list, tail: Iterator) -> Iterator:
+    yield from head
+    yield from tail
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+__all__ = ["Summary", "Progress", "run", "dumps", "default_jobs", "decide_lines", "sys"]
