@@ -4,6 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# The editor tests (tests/editor) run the YAML language server and Ajv, pinned in
+# tests/editor/package-lock.json. When node (and npm) are present, `make test` installs them
+# once (again when the lock file changes); without node those tests are skipped.
+EDITOR := tests/editor
+EDITOR_STAMP := $(EDITOR)/node_modules/.installed
+NODE := $(shell command -v node 2>/dev/null)
+NPM := $(shell command -v npm 2>/dev/null)
+ifneq ($(NODE),)
+ifneq ($(NPM),)
+TEST_NODE := $(EDITOR_STAMP)
+endif
+endif
+
 .PHONY: demo test clean
 
 $(STAMP): pyproject.toml
@@ -11,14 +24,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
+$(EDITOR_STAMP): $(EDITOR)/package-lock.json $(EDITOR)/package.json
+	npm ci --prefix $(EDITOR) --no-audit --no-fund
+	touch $(EDITOR_STAMP)
+
 ## demo: validate the shipped products, then evaluate the example claims
 demo: $(STAMP)
 	$(BIN)/policyconf validate products/
 	$(BIN)/policyconf evaluate --products products/ --format text examples/*.json
 
-## test: run every test
-test: $(STAMP)
+## test: run every test (the editor tests need node; they are skipped without it)
+test: $(STAMP) $(TEST_NODE)
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache $(EDITOR)/node_modules

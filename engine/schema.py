@@ -11,22 +11,23 @@ from . import errors as E
 from .errors import Problem
 
 PRODUCT_SCHEMA = schemas.load("product.schema.json")
-jsonschema.Draft202012Validator.check_schema(PRODUCT_SCHEMA)
 _VALIDATOR = jsonschema.Draft202012Validator(PRODUCT_SCHEMA)
 
 
-def _without_required(node):
+def without_required(node):
+    """The schema with its nested `required` lists removed (the top-level one is kept by the caller)."""
     if isinstance(node, dict):
-        return {k: _without_required(v) for k, v in node.items() if k != "required"}
+        return {k: without_required(v) for k, v in node.items() if k != "required"}
     if isinstance(node, list):
-        return [_without_required(v) for v in node]
+        return [without_required(v) for v in node]
     return node
 
 
 # A product that `extends` another is a patch: its nested keys may be partial.  The merged
-# result is then checked against the full schema.
-_PATCH_SCHEMA = dict(_without_required(PRODUCT_SCHEMA), required=PRODUCT_SCHEMA["required"])
-_PATCH_VALIDATOR = jsonschema.Draft202012Validator(_PATCH_SCHEMA)
+# result is then checked against the full schema.  The patch schema is a file of its own so that
+# editors can use it (derived products name it in their modeline); a test keeps it in step.
+PATCH_SCHEMA = schemas.load("product-patch.schema.json")
+_PATCH_VALIDATOR = jsonschema.Draft202012Validator(PATCH_SCHEMA)
 
 
 def _kind(value) -> str:
