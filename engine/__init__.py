@@ -10,8 +10,10 @@ column); `evaluate` raises `ClaimError` for invalid input (code, message,
 path); `book.decide(claim)` returns the decision or the error object as a dict
 and never raises for bad input.
 """
+from .audit import AuditLog, canonical_hash
 from .book import Loaded, ProductBook, load, load_products
 from .decision import Decision
 from .errors import ClaimError, Problem, ProductError
 
-__all__ = ["load_products", "load", "Loaded", "ProductBook", "Decision", "ClaimError", "ProductError", "Problem"]
+__all__ = ["load_products", "load", "Loaded", "ProductBook", "Decision", "ClaimError", "ProductError", "Problem",
+           "AuditLog", "canonical_hash"]

@@ -269,10 +269,18 @@ def _version_on(chain, day: date):
 class ProductBook:
     """Every loaded product, by id and version.  Immutable; thread-safe; no I/O after loading."""
 
-    def __init__(self, products: dict[str, tuple[Product, ...]], warnings: tuple[Problem, ...] = ()):
+    def __init__(self, products: dict[str, tuple[Product, ...]], warnings: tuple[Problem, ...] = (),
+                 audit=None):
         self._products = {pid: tuple(sorted(chain, key=lambda p: p.effective_from))
                           for pid, chain in products.items()}
         self.warnings = tuple(warnings)
+        self.audit = audit            # an engine.audit.AuditLog: one record per decision, or None
+
+    def with_audit(self, audit) -> "ProductBook":
+        """The same products, writing every decision to `audit` (an `engine.audit.AuditLog`)."""
+        book = ProductBook.__new__(ProductBook)
+        book._products, book.warnings, book.audit = self._products, self.warnings, audit
+        return book
 
     @property
     def ids(self) -> list[str]:
@@ -298,13 +306,19 @@ class ProductBook:
         table rows), for test coverage.
         """
         claim_id = _claim_id(claim)
+        product = None
         try:
             product = self._select(claim)
             values, currency = product.validator.validate(claim)
-            return decide(product, values, currency, claim_id, hits)
+            decision = decide(product, values, currency, claim_id, hits)
         except ClaimError as error:
             error.claim_id = claim_id
+            if self.audit is not None:
+                self.audit.write(claim, error, product)
             raise
+        if self.audit is not None:
+            self.audit.write(claim, decision, product)
+        return decision
 
     def decide(self, claim: Any) -> dict:
         """The decision document, or the error object for invalid input: never raises for bad input."""
@@ -349,9 +363,12 @@ def _claim_id(claim: Any) -> str | None:
     return None
 
 
-def load_products(paths: Iterable[str] | str) -> ProductBook:
-    """Parse, validate and compile every product once.  Raises `ProductError` with every problem found."""
+def load_products(paths: Iterable[str] | str, *, audit=None) -> ProductBook:
+    """Parse, validate and compile every product once.  Raises `ProductError` with every problem found.
+
+    `audit`: an `engine.audit.AuditLog`; every decision (and every rejected claim) is written to it.
+    """
     loaded = load(paths)
     if loaded.errors:
         raise ProductError(loaded.problems)
-    return ProductBook(loaded.products, tuple(loaded.problems))
+    return ProductBook(loaded.products, tuple(loaded.problems), audit)

@@ -57,6 +57,7 @@ class Builder:
         self.named: dict[str, Any] = {}          # runtime objects: tables, bands, event groups
         self.definition_types: dict[str, t.Type] = {}
         self.definition_functions: dict[str, Any] = {}
+        self.definition_reads: dict[str, tuple[str, ...]] = {}
         self._checking: list[str] = []
         self.fields: dict[str, FieldSpec] = {}
         self.currencies = frozenset(data.get("currencies") or ())
@@ -133,6 +134,7 @@ class Builder:
             documents=tuple(documents), referrals=tuple(referrals), settlement=settlement,
             validator=validator, extends=data.get("extends"), digest=self.digest,
             pii=frozenset(spec.path for spec in fields if spec.pii),
+            private_definitions=self._private_definitions(fields),
             tables={name: obj for name, obj in self.named.items() if isinstance(obj, (LookupTable, BandSchedule))})
 
     # events -------------------------------------------------------------------
@@ -406,10 +408,23 @@ class Builder:
                 compiled, type_ = self.expression(("definitions", name), value, None, f"'{name}'")
                 if compiled is not None:
                     self.definition_functions[name] = compiled.function
+                    self.definition_reads[name] = compiled.reads
         finally:
             self._checking.pop()
         self.definition_types[name] = type_
         return type_
+
+    def _private_definitions(self, fields) -> frozenset[str]:
+        """Definitions computed from personal data (directly or through other definitions)."""
+        private = {spec.path for spec in fields if spec.pii}
+        changed = True
+        while changed:
+            changed = False
+            for name, reads in self.definition_reads.items():
+                if name not in private and private.intersection(reads):
+                    private.add(name)
+                    changed = True
+        return frozenset(name for name in private if name in self.definition_reads)
 
     def check_definitions(self) -> None:
         for name in self.scope.definitions:

@@ -44,6 +44,14 @@ def _show(value: Any, spec: FieldSpec | None = None) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _scrub(message: str, raw: Any) -> str:
+    if isinstance(raw, str) and raw:
+        message = message.replace(repr(raw), "the value given").replace(raw, "the value given")
+    elif isinstance(raw, (int, Decimal, float)) and not isinstance(raw, bool):
+        message = message.replace(str(raw), "the value given")
+    return message
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
@@ -102,7 +110,17 @@ class _Converters:
         self.currencies = currencies
 
     def make(self, spec: FieldSpec) -> Converter:
-        return getattr(self, "_" + spec.type)(spec)
+        convert = getattr(self, "_" + spec.type)(spec)
+        if not spec.pii:
+            return convert
+
+        def private(raw, path):
+            """Personal data (`pii: true`) is never repeated in an error message."""
+            try:
+                return convert(raw, path)
+            except ClaimError as error:
+                raise ClaimError(error.code, _scrub(error.message, raw), error.path) from None
+        return private
 
     def _text(self, spec):
         pattern = spec.pattern

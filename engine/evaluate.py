@@ -26,19 +26,21 @@ PERSONAL = "<personal data>"
 class Definitions(dict):
     """The `D` of compiled expressions: definitions computed on first use, once per claim."""
 
-    __slots__ = ("values", "functions", "trace", "hits")
+    __slots__ = ("values", "functions", "trace", "hits", "private")
 
-    def __init__(self, values: dict, functions: dict, trace: list, hits: set | None = None):
+    def __init__(self, values: dict, functions: dict, trace: list, hits: set | None = None,
+                 private: frozenset = frozenset()):
         super().__init__()
         self.values = values
         self.functions = functions
         self.trace = trace
         self.hits = hits            # coverage: what this claim exercised, when asked for
+        self.private = private      # definitions computed from personal data: masked in the trace
 
     def __missing__(self, name: str):
         value = self.functions[name](self.values, self)
         self[name] = value
-        self.trace.append((_definition_step, name, value))
+        self.trace.append((_definition_step, name, PERSONAL if name in self.private else value))
         return value
 
 
@@ -63,7 +65,7 @@ def _rule_step(what: str, rule, values: dict, scope: "Definitions", pii: frozens
         if name in values:
             shown.append(f"{name} = {PERSONAL if name in pii else show(values[name])}")
         elif name in scope and not isinstance(scope[name], (frozenset, tuple)):
-            shown.append(f"{name} = {show(scope[name])}")
+            shown.append(f"{name} = {PERSONAL if name in scope.private else show(scope[name])}")
     seen = f" (with {', '.join(shown)})" if shown else ""
     return f"{what} {rule.id} ({rule.clause}) applies: {rule.when_text}{seen}"
 
@@ -92,7 +94,7 @@ def decide(product: Product, values: dict, currency: str | None, claim_id: str |
            hits: set | None = None) -> Decision:
     """Decide a validated claim.  `hits`, if given, collects what the claim exercised (coverage)."""
     trace: list = []
-    scope = Definitions(values, product.definitions, trace, hits)
+    scope = Definitions(values, product.definitions, trace, hits, product.private_definitions)
     pii = product.pii
     if hits is not None and "claim.event" in values:
         hits.add(("event", values["claim.event"]))

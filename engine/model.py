@@ -80,6 +80,7 @@ class Product:
     extends: str | None = None
     digest: str = ""                     # sha256 of the product file(s)
     pii: frozenset[str] = frozenset()    # fields never shown in clear (trace, errors, logs)
+    private_definitions: frozenset[str] = frozenset()   # definitions computed from those fields
     tables: dict[str, Any] = field(default_factory=dict, repr=False)   # LookupTable / BandSchedule by name
 
     def events(self) -> frozenset[str]:
