@@ -38,8 +38,7 @@ SHARED_BENCH = ROOT.parent / "shared" / "bench"
 sys.path.insert(0, str(ROOT))
 
 from engine import load_products  # noqa: E402
-from engine.book import merge_patch  # noqa: E402
-from engine.source import load_file  # noqa: E402
+from engine import testing  # noqa: E402
 
 POLICYCONF = str(Path(sys.executable).parent / "policyconf")
 
@@ -138,14 +137,7 @@ def peer(repeats: int) -> list[tuple]:
 
 # -- 2. the seed products ---------------------------------------------------------------
 def suite_claims(product_file: Path) -> list[dict]:
-    suite = load_file(str(product_file)).data
-    base = {**(suite.get("base") or {}), "product": suite["product"]}
-    claims = []
-    for case in suite["cases"]:
-        if "error" in case["expect"]:
-            continue
-        claims.append(merge_patch(base, case.get("claim") or {}))
-    return claims
+    return testing.suite_claims(str(product_file))
 
 
 def seed_products(repeats: int) -> list[tuple]:

@@ -41,6 +41,8 @@ class Scope:
     fields: dict[str, FieldInfo] = field(default_factory=dict)
     tables: dict[str, t.Type] = field(default_factory=dict)        # Table or Bands types
     event_groups: dict[str, frozenset[str]] = field(default_factory=dict)
+    # the decision's values (`decision.payout`...), readable by invariants only
+    decision: dict[str, t.Type] = field(default_factory=dict)
     # name -> callable returning the definition's type (it checks the definition once)
     definitions: dict[str, Callable[[], t.Type]] = field(default_factory=dict)
 
@@ -145,6 +147,14 @@ class Checker:
             self.resolution.kinds[id(node)] = "field"
             self.resolution.fields_used.add(dotted)
             return info.type
+        if root == "decision" and self.scope.decision:
+            name = ".".join(node.parts[1:])
+            if name not in self.scope.decision:
+                return self._error(UNKNOWN_NAME, f"unknown decision value '{name}'"
+                                   + suggest(name, self.scope.decision)
+                                   + f" (decision values: {', '.join(sorted(self.scope.decision))})", node)
+            self.resolution.kinds[id(node)] = "decision"
+            return self.scope.decision[name]
         if root == "events":
             group = ".".join(node.parts[1:])
             if group not in self.scope.event_groups:

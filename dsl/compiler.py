@@ -136,6 +136,8 @@ class Compiler:
             return _Code(f"V[{node.dotted!r}]", False)
         if kind == "definition":
             return _Code(f"D[{node.parts[0]!r}]", False)
+        if kind == "decision":
+            return _Code(f"D[{node.dotted!r}]", False)
         if kind == "events":
             return self.constant(self.named["events." + ".".join(node.parts[1:])])
         return self.constant(self.named[node.parts[0]])

@@ -26,7 +26,7 @@ from dsl.values import BandSchedule, LookupTable
 from . import errors as E
 from .claims import ClaimValidator
 from .errors import ClaimError, Problem
-from .model import DocumentRule, FieldSpec, Product, Rule, Settlement
+from .model import DocumentRule, FieldSpec, Invariant, Product, Rule, Settlement
 
 SETTLEMENT_KINDS = frozenset({"repair", "replacement", "vehicle_replacement"})
 IMPLICIT_FIELDS = {"policy.id": {"type": "text", "optional": True},
@@ -61,6 +61,7 @@ class Builder:
         self._checking: list[str] = []
         self.fields: dict[str, FieldSpec] = {}
         self.currencies = frozenset(data.get("currencies") or ())
+        self.literals: set[str] = set()
 
     # -- problems -------------------------------------------------------------
     def problem(self, path: tuple, code: str, message: str, key: bool = False, severity: str = "error",
@@ -78,6 +79,9 @@ class Builder:
             return None, t.ERROR
         checker = Checker(self.scope)
         result = checker.check(node, expect, what)
+        for sub in walk(node):
+            if isinstance(sub, ast.String):
+                self.literals.add(sub.value)
         if self.currencies:
             for sub in walk(node):
                 if isinstance(sub, ast.MoneyLit) and sub.currency in MINOR_UNITS \
@@ -116,6 +120,7 @@ class Builder:
         documents = self.build_documents()
         referrals = self.build_rules("referrals", "referrals")
         settlement = self.build_settlement()
+        invariants = self.build_invariants()
         self.check_rule_ids()
         self.check_definitions()
         fields = self.finish_fields(field_specs)
@@ -135,7 +140,8 @@ class Builder:
             validator=validator, extends=data.get("extends"), digest=self.digest,
             pii=frozenset(spec.path for spec in fields if spec.pii),
             private_definitions=self._private_definitions(fields),
-            tables={name: obj for name, obj in self.named.items() if isinstance(obj, (LookupTable, BandSchedule))})
+            tables={name: obj for name, obj in self.named.items() if isinstance(obj, (LookupTable, BandSchedule))},
+            invariants=tuple(invariants), literals=frozenset(self.literals))
 
     # events -------------------------------------------------------------------
     def build_events(self) -> dict | None:
@@ -402,6 +408,7 @@ class Builder:
             value = self.data["definitions"][name]
             if isinstance(value, list):
                 constant = frozenset(str(v) for v in value)
+                self.literals.update(constant)
                 type_: t.Type = t.ListOf(t.Text("code", constant))
                 self.definition_functions[name] = lambda V, D, c=constant: c
             else:
@@ -508,6 +515,28 @@ class Builder:
         rules += self.build_rules("conditions", "conditions")
         return rules
 
+    def build_invariants(self) -> list[Invariant]:
+        """Invariants read the claim, the definitions and the decision (`decision.payout`...)."""
+        invariants = []
+        self.scope.decision = dict(DECISION_VALUES)
+        try:
+            for invariant_id, spec in (self.data.get("invariants") or {}).items():
+                if spec is None:
+                    continue
+                where = ("invariants", invariant_id)
+                compiled, _ = self.expression(where + ("holds",), spec["holds"], t.BOOL, "`holds`")
+                if compiled is None:
+                    continue
+                if compiled.is_constant:
+                    self.problem(where + ("holds",), E.PRODUCT_RULE_CONSTANT,
+                                 f"invariant '{invariant_id}' is always {'true' if compiled.constant else 'false'}",
+                                 severity="warning")
+                invariants.append(Invariant(invariant_id, spec["message"], spec.get("clause"), compiled.function,
+                                            _text(spec["holds"])))
+        finally:
+            self.scope.decision = {}
+        return invariants
+
     def check_rule_ids(self) -> None:
         """A rule id is the reason code in decisions: it must name one rule only."""
         seen: dict[str, tuple] = {}
@@ -584,6 +613,14 @@ class Builder:
             return None
         return Settlement(kind.function, payout.function, excess.function, depreciation.function,
                           tuple(adjustments))
+
+
+DECISION_VALUES = {
+    "outcome": t.Text("code", frozenset({"approved", "declined", "pending", "referred"})),
+    "payout": t.Money(None),
+    "excess": t.Money(None),
+    "depreciation": t.NUMBER,
+}
 
 
 def _combine(conditions, unless):

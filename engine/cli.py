@@ -405,6 +405,54 @@ def test_command(args, stdout: TextIO, stderr: TextIO) -> int:
     return EXIT_OK if ok else EXIT_PROBLEMS
 
 
+def verify_command(args, stdout: TextIO, stderr: TextIO) -> int:
+    try:
+        from . import verify
+        import hypothesis  # noqa: F401
+    except ImportError:
+        stderr.write("policyconf: verify needs hypothesis: pip install 'policyconf[verify]'\n")
+        return EXIT_USAGE
+    try:
+        book = load_products(args.products)
+    except ProductError as error:
+        stderr.write(f"policyconf: the products in {args.products} could not be loaded:\n")
+        for problem in error.problems:
+            stderr.write(problem.format() + "\n")
+        return EXIT_USAGE
+    unknown = [p for p in args.product_ids if p not in book.ids]
+    if unknown:
+        stderr.write(f"policyconf: unknown product {', '.join(unknown)} (products: {', '.join(book.ids)})\n")
+        return EXIT_USAGE
+    from .testing import suite_claims
+    status = EXIT_OK
+    for product_id in args.product_ids or book.ids:
+        tests = os.path.join(args.products, f"{product_id}.tests.yaml")
+        examples = suite_claims(tests) if os.path.isfile(tests) else None     # seeds for the generator
+        for product in book.versions(product_id):
+            result = verify.verify(product, args.claims, args.seed, examples)
+            name = f"{product.id} {product.version}"
+            if not product.invariants:
+                stdout.write(f"{name}: no invariants declared\n")
+                continue
+            if result.passed:
+                stdout.write(f"{name}: {_count(len(product.invariants), 'invariant')} hold on "
+                             f"{result.decided:,} claims ({result.rejected:,} generated claims rejected as invalid "
+                             "input and not counted)\n")
+                continue
+            status = EXIT_PROBLEMS
+            broken = result.broken
+            for invariant in broken.invariants:
+                clause = f" ({invariant.clause})" if invariant.clause else ""
+                stdout.write(f"{name}: invariant {invariant.id}{clause} broken: {invariant.message}\n"
+                             f"  holds: {invariant.holds_text}\n")
+            stdout.write("  smallest claim found:\n")
+            stdout.write("".join(f"    {line}\n" for line in json.dumps(broken.claim, indent=2, ensure_ascii=False,
+                                                                       default=_json_default).splitlines()))
+            stdout.write("  its decision:\n")
+            stdout.write("".join(f"    {line}\n" for line in render_text(broken.decision.to_dict()).splitlines()))
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policyconf", description="Declarative insurance products: "
                                      "validate product files, evaluate claims against them.")
@@ -427,6 +475,18 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--coverage", action="store_true",
                       help="report which rules, events, documents, bands and table rows no case exercised")
     test.add_argument("--fail-under", type=Decimal, metavar="N", help="fail when coverage is under N percent")
+    verify = commands.add_parser("verify", help="check the products' invariants on generated claims")
+    verify.add_argument("product_ids", nargs="*", metavar="PRODUCT", help="product ids (default: every product)")
+    verify.add_argument("--products", default="products", metavar="DIR", help="product directory (default: products/)")
+    verify.add_argument("--claims", type=int, default=10_000, metavar="N",
+                        help="claims to decide and check per product version (default: 10,000)")
+    verify.add_argument("--seed", type=int, help="a seed for the generator (default: a fixed one, repeatable)")
+    serve = commands.add_parser("serve", help="serve the products over HTTP (JSON; OpenAPI at /openapi.json)")
+    serve.add_argument("--products", default="products", metavar="DIR", help="product directory (default: products/)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
+    serve.add_argument("--reload-interval", type=float, default=1.0, metavar="SECONDS",
+                       help="how often to check the product files for changes (default: 1.0)")
     return parser
 
 
@@ -447,6 +507,11 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
             return evaluate_command(args, stdout, stderr, stdin)
         if args.command == "test":
             return test_command(args, stdout, stderr)
+        if args.command == "verify":
+            return verify_command(args, stdout, stderr)
+        if args.command == "serve":
+            from .serve import serve_command      # imported here: uvicorn is an optional extra
+            return serve_command(args, stderr)
         parser.print_help(stderr)
         return EXIT_USAGE
     except UsageError as error:

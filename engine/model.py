@@ -53,6 +53,16 @@ class DocumentRule:
 
 
 @dataclass(frozen=True)
+class Invariant:
+    """What must hold for every decision: checked by `policyconf verify`."""
+    id: str
+    message: str
+    clause: str | None
+    test: Test
+    holds_text: str
+
+
+@dataclass(frozen=True)
 class Settlement:
     kind: Test
     payout: Test
@@ -82,6 +92,8 @@ class Product:
     pii: frozenset[str] = frozenset()    # fields never shown in clear (trace, errors, logs)
     private_definitions: frozenset[str] = frozenset()   # definitions computed from those fields
     tables: dict[str, Any] = field(default_factory=dict, repr=False)   # LookupTable / BandSchedule by name
+    invariants: tuple[Invariant, ...] = ()
+    literals: frozenset[str] = frozenset()   # text the product's expressions name (for claim generators)
 
     def events(self) -> frozenset[str]:
         """The event codes a claim may name (empty when the product has no catalogue)."""

@@ -139,6 +139,13 @@ class SuiteRun:
         return Decimal(100) if not total else (Decimal(covered) * 100 / total).quantize(Decimal("0.1"))
 
 
+def suite_claims(path: str) -> list[dict]:
+    """The claims of a test file's cases that expect a decision (not an error): realistic claims."""
+    suite = load_file(path).data
+    base = {**(suite.get("base") or {}), "product": suite["product"]}
+    return [merge_patch(base, case.get("claim") or {}) for case in suite["cases"] if "error" not in case["expect"]]
+
+
 def find_test_files(paths: Iterable[str]) -> list[str]:
     files = []
     for path in paths:
