@@ -17,7 +17,7 @@ TEST_NODE := $(EDITOR_STAMP)
 endif
 endif
 
-.PHONY: demo test clean
+.PHONY: demo test bench verify fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,27 @@ demo: $(STAMP)
 ## test: run every test (the editor tests need node; they are skipped without it)
 test: $(STAMP) $(TEST_NODE)
 	$(BIN)/python -m pytest
+
+## bench: policyconf beside ZEN and a hand-written function, the seed products, the batch path
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(BIN)/python benchmarks/run.py
+
+## verify: check every product's invariants on 10,000 generated claims each
+verify: $(STAMP)
+	$(BIN)/policyconf verify --claims 10000
+
+## fuzz: coverage-guided fuzzing of the expression language and of claims, FUZZ_SECONDS each
+FUZZ_SECONDS ?= 60
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[fuzz]'
+	mkdir -p fuzz/corpus/parser fuzz/corpus/claims
+	cp fuzz/seeds/parser/* fuzz/corpus/parser/
+	cp examples/*.json fuzz/corpus/claims/
+	cd fuzz && ../$(BIN)/python fuzz_parser.py -max_total_time=$(FUZZ_SECONDS) -dict=expressions.dict \
+		-artifact_prefix=crash-parser- corpus/parser
+	cd fuzz && ../$(BIN)/python fuzz_claims.py -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=crash-claims- \
+		corpus/claims
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache $(EDITOR)/node_modules

@@ -221,7 +221,7 @@ class _Converters:
             if type(raw) is dict and len(raw) == 2:
                 currency = raw.get("currency")
                 amount = raw.get("amount")
-                places = places_of.get(currency)
+                places = places_of.get(currency) if type(currency) is str else None
                 if places is not None:
                     if type(amount) is str and len(amount) <= 30 and match(amount):
                         dot = amount.find(".")

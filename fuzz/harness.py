@@ -1,0 +1,93 @@
+"""What the fuzzers check, importable without atheris so that tests can replay what they found.
+
+- `check_expression(text)`: parsing, checking and compiling any text raises only
+  `ExpressionError`; whatever compiles evaluates, on a claim, to a value or an error a claim
+  can cause (never a crash).
+- `check_claim(data)`: any bytes, read as a claim the way the command line reads JSON, give a
+  decision or the contract's error object; an approved claim pays a non-negative amount in the
+  claim's currency and nothing else pays anything.
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+from decimal import Decimal
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dsl import types as t  # noqa: E402
+from dsl.checker import FieldInfo, Scope, check_expression as check  # noqa: E402
+from dsl.compiler import compile_expression  # noqa: E402
+from dsl.errors import ExpressionError  # noqa: E402
+from dsl.iso import COUNTRIES  # noqa: E402
+from dsl.parser import parse  # noqa: E402
+from dsl.values import CurrencyMismatch, Money  # noqa: E402
+from engine import load_products  # noqa: E402
+from engine.cli import parse_json  # noqa: E402
+
+_SCOPE = Scope()
+_SCOPE.fields = {
+    "claim.cost": FieldInfo(t.Money(None)), "claim.count": FieldInfo(t.INTEGER),
+    "claim.share": FieldInfo(t.NUMBER), "claim.day": FieldInfo(t.DATE), "claim.flag": FieldInfo(t.BOOL),
+    "claim.country": FieldInfo(t.Text("country", COUNTRIES)),
+    "claim.tags": FieldInfo(t.ListOf(t.Text("code", frozenset({"a", "b"})))),
+}
+_VALUES = {"claim.cost": Money(Decimal("12.50"), "EUR", "claim.cost"), "claim.count": 0,
+           "claim.share": Decimal("0.5"), "claim.day": __import__("datetime").date(2024, 2, 29),
+           "claim.flag": True, "claim.country": "RO", "claim.tags": ("a",)}
+
+
+class _Scope(dict):
+    trace: list = []
+    hits = None
+
+
+def check_expression(text: str) -> None:
+    try:
+        node = parse(text)
+        _, resolution, problems = check(node, _SCOPE)
+        if problems:
+            return
+        compiled = compile_expression(node, resolution, {})
+    except ExpressionError:
+        return
+    scope = _Scope()
+    scope.trace = []
+    try:
+        compiled.function(_VALUES, scope)
+    except (ArithmeticError, CurrencyMismatch, OverflowError, ValueError):
+        pass                       # what a claim can cause; the engine turns these into error objects
+
+
+_BOOK = None
+
+
+def book():
+    global _BOOK
+    if _BOOK is None:
+        _BOOK = load_products(str(ROOT / "products"))
+    return _BOOK
+
+
+def check_claim(data: bytes) -> None:
+    try:
+        claim = parse_json(data.decode("utf-8"))
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return                     # the command line turns these into claim.unreadable
+    check_claim_object(claim)
+
+
+def check_claim_object(claim) -> None:
+    result = book().decide(claim)
+    json.dumps(result, default=str)
+    if "error" in result:
+        assert set(result["error"]) == {"code", "message", "path"}, result
+        return
+    payout = Decimal(result["payout"]["amount"])
+    if result["outcome"] == "approved":
+        assert payout >= 0, result
+        assert result["settlement"] in ("repair", "replacement", "vehicle_replacement"), result
+    else:
+        assert payout == 0 and result["settlement"] is None and result["depreciation"] is None, result
