@@ -111,3 +111,13 @@ CLAIM_CURRENCY_MISMATCH = "claim.currency-mismatch"
 CLAIM_AMOUNT = "claim.amount"
 CLAIM_UNREADABLE = "claim.unreadable"
 EVALUATION_ERROR = "evaluation.error"
+
+# -- stable codes: the HTTP service (policyconf serve) ---------------------------
+CLAIM_PRODUCT_MISMATCH = "claim.product-mismatch"
+REQUEST_NOT_FOUND = "request.not-found"
+REQUEST_METHOD = "request.method"
+REQUEST_TOO_LARGE = "request.too-large"
+REQUEST_MEDIA_TYPE = "request.media-type"
+REQUEST_INVALID = "request.invalid"
+SERVICE_NOT_READY = "service.not-ready"
+SERVICE_INTERNAL = "service.internal-error"

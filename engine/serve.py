@@ -61,15 +61,9 @@ BATCH_SLICE = 100                       # claims decided between two turns of th
 PARSE_IN_THREAD = 256 * 1024            # bodies larger than this are parsed in a worker thread
 DRAIN = 4 * 1024 * 1024                 # bytes over a limit read and dropped before the 413
 
-# Codes of the HTTP layer (the claim codes are the contract's, in engine.errors).
-CLAIM_PRODUCT_MISMATCH = "claim.product-mismatch"
-REQUEST_NOT_FOUND = "request.not-found"
-REQUEST_METHOD = "request.method"
-REQUEST_TOO_LARGE = "request.too-large"
-REQUEST_MEDIA_TYPE = "request.media-type"
-REQUEST_INVALID = "request.invalid"
-SERVICE_NOT_READY = "service.not-ready"
-SERVICE_INTERNAL = "service.internal-error"
+# Codes of the HTTP layer live with every other stable code, in engine.errors.
+from .errors import (CLAIM_PRODUCT_MISMATCH, REQUEST_INVALID, REQUEST_MEDIA_TYPE, REQUEST_METHOD,  # noqa: E402
+                     REQUEST_NOT_FOUND, REQUEST_TOO_LARGE, SERVICE_INTERNAL, SERVICE_NOT_READY)
 
 
 # -- the loaded products and the watcher that replaces them -------------------------------
