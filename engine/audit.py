@@ -58,6 +58,11 @@ def canonical_hash(claim: Any, key: bytes | None = None) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def record_line(record: Record) -> str:
+    """A record as one line of JSON."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_default) + "\n"
+
+
 class AuditLog:
     """Writes one record per decision to `sink`: a callable taking the record (a dict).
 
@@ -76,7 +81,7 @@ class AuditLog:
         lock = threading.Lock()
 
         def write(record: Record) -> None:
-            line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_default) + "\n"
+            line = record_line(record)
             with lock:
                 stream.write(line)
                 stream.flush()

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Callable, Iterable, Iterator, TextIO
 
 from . import errors as E
+from .audit import AuditLog, record_line
 from .book import ProductBook
 from .errors import ClaimError
 
@@ -104,19 +105,31 @@ class Progress:
 # -- the work itself: the same function inline and in the workers -----------------------
 _BOOK: ProductBook | None = None          # set in each worker process (inherited at fork)
 _RENDER: Callable[[dict], str] | None = None
+_AUDIT: AuditLog | None = None
 
 
-def decide_lines(book: ProductBook, render: Callable[[dict], str], chunk: list) -> tuple[str, Summary]:
-    """Decide a chunk of (where, line number, text) lines; return the rendered output and the counts."""
+def decide_lines(book: ProductBook, render: Callable[[dict], str], chunk: list,
+                 audit: AuditLog | None = None) -> tuple[str, Summary, str]:
+    """Decide a chunk of (where, line number, text) lines.
+
+    Returns the rendered output, the counts, and the decision log's lines for the chunk (the
+    records are made where the claims are decided and written by the parent, in order).
+    """
     from .cli import _jsonl_line      # one reader for JSON lines, shared with the single-process path
     summary = Summary()
     out = []
+    records: list = []
+    if audit is not None:
+        collector = AuditLog(records.append, audit.key, audit.clock)
+        book = book.with_audit(collector)
     for where, number, line in chunk:
         item = _jsonl_line(line, where, number)
         if item is None:
             continue
         if item.error is not None:
             result = item.error.to_dict()
+            if audit is not None:
+                records.append(collector.record(line.rstrip("\r\n"), item.error))
         else:
             try:
                 result = book.decide(item.claim)
@@ -124,16 +137,17 @@ def decide_lines(book: ProductBook, render: Callable[[dict], str], chunk: list) 
                 result = ClaimError(E.CLAIM_UNREADABLE, f"{where}:{number}: claim nested too deeply", None).to_dict()
         summary.add(result)
         out.append(render(result))
-    return "".join(out), summary
+    log = "".join(record_line(record) for record in records)
+    return "".join(out), summary, log
 
 
-def _worker(chunk: list) -> tuple[str, Summary]:
-    return decide_lines(_BOOK, _RENDER, chunk)
+def _worker(chunk: list) -> tuple[str, Summary, str]:
+    return decide_lines(_BOOK, _RENDER, chunk, _AUDIT)
 
 
-def _init_worker(book: ProductBook, render) -> None:
-    global _BOOK, _RENDER
-    _BOOK, _RENDER = book, render
+def _init_worker(book: ProductBook, render, audit) -> None:
+    global _BOOK, _RENDER, _AUDIT
+    _BOOK, _RENDER, _AUDIT = book, render, audit
 
 
 def chunks(lines: Iterable[tuple[str, int, str]], size: int = CHUNK) -> Iterator[list]:
@@ -149,12 +163,19 @@ def chunks(lines: Iterable[tuple[str, int, str]], size: int = CHUNK) -> Iterator
 
 def run(book: ProductBook, lines: Iterable[tuple[str, int, str]], render: Callable[[dict], str],
         write: Callable[[str], None], jobs: int, progress: Progress | None = None,
-        position: Callable[[], int] | None = None) -> Summary:
-    """Decide every line, in order; `jobs` worker processes (1: in this process)."""
+        position: Callable[[], int] | None = None, audit: AuditLog | None = None,
+        write_log: Callable[[str], None] | None = None) -> Summary:
+    """Decide every line, in order; `jobs` worker processes (1: in this process).
+
+    With `audit`, each decision's log record is made (with its key and clock) and handed, in
+    input order, to `write_log`.
+    """
     summary = Summary()
 
-    def done(output: str, part: Summary) -> None:
+    def done(output: str, part: Summary, log: str = "") -> None:
         write(output)
+        if log and write_log is not None:
+            write_log(log)
         summary.merge(part)
         if progress is not None:
             progress.update(summary.claims, position() if position else 0)
@@ -162,21 +183,21 @@ def run(book: ProductBook, lines: Iterable[tuple[str, int, str]], render: Callab
     source = chunks(lines)
     if jobs <= 1:
         for chunk in source:
-            done(*decide_lines(book, render, chunk))
+            done(*decide_lines(book, render, chunk, audit))
         return summary
     first = next(source, None)
     if first is None:
         return summary
     second = next(source, None)
     if second is None:                         # one chunk: a pool would only cost its start-up
-        done(*decide_lines(book, render, first))
+        done(*decide_lines(book, render, first, audit))
         return summary
     if "fork" not in multiprocessing.get_all_start_methods():      # compiled products do not pickle
         for chunk in _chain([first, second], source):
-            done(*decide_lines(book, render, chunk))
+            done(*decide_lines(book, render, chunk, audit))
         return summary
     context = multiprocessing.get_context("fork")
-    with context.Pool(jobs, initializer=_init_worker, initargs=(book, render)) as pool:
+    with context.Pool(jobs, initializer=_init_worker, initargs=(book, render, audit)) as pool:
         pending: deque = deque()
         for chunk in _chain([first, second], source):
             pending.append(pool.apply_async(_worker, (chunk,)))

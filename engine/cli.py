@@ -19,6 +19,7 @@ from typing import Iterator, TextIO
 
 from . import batch
 from . import errors as E
+from .audit import AuditLog
 from .book import ProductBook, load, load_products
 from .errors import ClaimError, ProductError
 from .source import decode, load_document
@@ -253,6 +254,25 @@ def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int
         raise UsageError("evaluate needs at least one claim file (or - for standard input)")
     jobs = args.jobs or batch.default_jobs()
     render = _render(fmt)
+    audit, log_file = None, None
+    if args.log:
+        key = os.environ.get(args.log_key_env, "").encode() if args.log_key_env else b""
+        if args.log_key_env and not key:
+            raise UsageError(f"--log-key-env {args.log_key_env}: the variable is not set")
+        try:
+            log_file = open(args.log, "a", encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"--log {args.log}: {error.strerror}") from None
+        audit = AuditLog.to_stream(log_file, key or None)
+        book = book.with_audit(audit)
+    try:
+        return _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, stdin)
+    finally:
+        if log_file is not None:
+            log_file.close()
+
+
+def _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, stdin) -> int:
     results: list[dict] = []
     summary = batch.Summary()
     single = len(args.claims) == 1
@@ -270,7 +290,8 @@ def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int
                 offset = done_bytes
                 counter = _ByteCounter(lines)
                 part = batch.run(book, counter, render, stdout.write, jobs, progress,
-                                 position=lambda: offset + counter.bytes)
+                                 position=lambda: offset + counter.bytes, audit=audit,
+                                 write_log=log_file.write if log_file is not None else None)
                 done_bytes += counter.bytes
                 summary.merge(part)
                 continue
@@ -281,6 +302,8 @@ def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int
             for item in items:
                 if item is None:
                     continue
+                if item.error is not None and audit is not None:
+                    audit.write(None, item.error)
                 result = item.error.to_dict() if item.error else _decide(book, item.claim)
                 summary.add(result)
                 if render is not None:
@@ -467,6 +490,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--products", default="products", metavar="DIR", help="product directory (default: products/)")
     evaluate.add_argument("--format", choices=("text", "json", "jsonl"),
                           help="text (default on a terminal), json, or jsonl (default otherwise)")
+    evaluate.add_argument("--log", metavar="FILE",
+                          help="append one JSON line per decision to FILE (the decision log; no personal data)")
+    evaluate.add_argument("--log-key-env", metavar="VAR",
+                          help="name of an environment variable holding the key of the log's input hash (HMAC)")
     evaluate.add_argument("--jobs", type=int, metavar="N",
                           help="worker processes for .jsonl batches (default: one per core)")
     test = commands.add_parser("test", help="run the example claims kept beside the products (*.tests.yaml)")

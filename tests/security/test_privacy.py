@@ -101,3 +101,28 @@ def test_rules_and_definitions_reading_personal_data_are_masked_in_the_trace(tmp
     assert "0800" not in trace
     assert "hotline = <personal data>" in trace and "flagged = <personal data>" in trace
     assert "policy.holder.phone = <personal data>" in trace
+
+
+def test_command_line_log_in_input_order_from_every_worker(tmp_path, monkeypatch):
+    from conftest import EXAMPLES
+    from engine import cli
+    claims = [json.loads(p.read_text()) for p in sorted(EXAMPLES.glob("*.json"))]
+    lines = [json.dumps(claims[i % len(claims)]) if i % 500 != 3 else "{broken" for i in range(2200)]
+    batch = tmp_path / "claims.jsonl"
+    batch.write_text("\n".join(lines) + "\n")
+    log = tmp_path / "decisions.log"
+    monkeypatch.setenv("POLICYCONF_LOG_KEY", "insurer-secret")
+    status = cli.main(["evaluate", "--format", "jsonl", "--jobs", "2", "--log", str(log),
+                       "--log-key-env", "POLICYCONF_LOG_KEY", str(batch)], stdout=io.StringIO(), stderr=io.StringIO())
+    assert status == 1
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(records) == 2200
+    for line, record in zip(lines, records):
+        if line == "{broken":
+            assert record["error"] == "claim.unreadable"
+            assert record["input_hash"] == canonical_hash(line, b"insurer-secret")
+        else:
+            claim = json.loads(line)
+            assert record["claim_id"] == claim["claim"]["id"]
+            assert record["input_hash"] == canonical_hash(claim, b"insurer-secret")
+    assert VIN not in log.read_text()
