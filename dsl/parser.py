@@ -57,9 +57,9 @@ def parse(text: str) -> ast.Node:
     """Parse one expression.  Raises `ExpressionError` and nothing else."""
     if not isinstance(text, str):
         raise ExpressionError(SYNTAX, "an expression must be text")
+    _check_depth(text)
     if len(text) > MAX_LENGTH:
         raise ExpressionError(SYNTAX, f"expression longer than {MAX_LENGTH} characters")
-    _check_depth(text)
     if not text.strip():
         raise ExpressionError(SYNTAX, "empty expression")
     try:

@@ -26,6 +26,12 @@ from .errors import Problem, ProductError
 
 MAX_NODES = 100_000           # values built, aliases counted each time they are used
 MAX_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 64                # nested mappings and lists: far more than a product needs, far less
+                              # than any later stage (schema, builder) can recurse
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)    # libyaml when installed: 50x faster
+_FLOW = re.compile(r"[\[\]{}\"'#,]")
+_DASHES = re.compile(r"(?:-[ \t]+)+")
+_KEY = re.compile(r"(?:[^:#'\"]|:(?! ))*: +")          # `key: ` before a value, outside quotes
 
 _STD = "tag:yaml.org,2002:"
 _PLAIN_TAGS = {_STD + name for name in ("str", "int", "float", "bool", "null", "timestamp", "merge", "value")}
@@ -80,6 +86,13 @@ class Document:
         if offset is not None and not key and tuple(path) in self.values:
             line, column = self.position_in_scalar(span, *offset, value=self.value_at(path))
         return Problem(self.file, line, column, code, message, severity, self.line_text(line))
+
+    def raw(self, path: tuple) -> str | None:
+        """The scalar at `path` exactly as written in the file (for a number used as an expression)."""
+        span = self.values.get(tuple(path))
+        if span is None or span.style is not None:
+            return None
+        return self.text[span.index:span.end_index]
 
     def value_at(self, path: tuple):
         value = self.data
@@ -142,7 +155,8 @@ def decode(raw: bytes, path: str) -> str:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw[:error.start].count(b"\n") + 1
-        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        line_start = raw.rfind(b"\n", 0, error.start) + 1
+        column = len(raw[line_start:error.start].decode("utf-8", "replace")) + 1
         raise ProductError([Problem(path, line, column, E.YAML_ENCODING,
                                     f"not UTF-8: byte 0x{raw[error.start]:02x} cannot be decoded")]) from None
     nul = text.find("\x00")
@@ -155,8 +169,12 @@ def decode(raw: bytes, path: str) -> str:
 
 def load_document(text: str, file: str) -> Document:
     """Parse YAML text into a `Document`.  Raises `ProductError` (one problem: YAML stops at its first)."""
+    found = _too_large(text)
+    if found is not None:
+        line, column, message = found
+        raise ProductError([Problem(file, line, column, E.YAML_TOO_LARGE, message, source_line=_line(text, line))])
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -179,11 +197,78 @@ def load_document(text: str, file: str) -> Document:
         data = builder.build(node, ()) if node is not None else None
     except _TooLarge:
         raise ProductError(builder.problems) from None
-    except RecursionError:
-        raise ProductError([Problem(file, 1, 1, E.YAML_TOO_LARGE, "nesting too deep")]) from None
     if builder.problems:
         raise ProductError(builder.problems)
     return Document(file, text, data, builder.values, builder.keys)
+
+
+def _too_large(text: str) -> tuple[int, int, str] | None:
+    """Where the text nests deeper than MAX_DEPTH, or holds more than MAX_NODES values, if it does.
+
+    Checked on the text before parsing, so that no parser, in C or Python, recurses that deep or
+    builds that much. Block nesting is judged by indentation (MAX_DEPTH levels of at least four
+    columns) and by sequences nested on one line (`- - - 1`); flow nesting by the brackets that
+    open a flow collection (a `[` inside a plain scalar, `claim.n in [`, is text). Values are
+    counted as lines with a key or a list item, and items of flow collections (aliases are
+    counted later, as they expand).
+    """
+    depth = 0
+    values = 0
+    too_deep = f"nesting too deep (more than {MAX_DEPTH} levels)"
+    too_many = f"the document expands to more than {MAX_NODES} values (aliases included)"
+    for number, line in enumerate(text.split("\n"), 1):
+        stripped = line.lstrip(" ")
+        if not stripped or stripped[0] == "#":
+            continue
+        start = 0
+        if depth == 0:
+            values += 1
+            if values > MAX_NODES:
+                return number, 1, too_many
+            indent = len(line) - len(stripped)
+            if indent > 4 * MAX_DEPTH:
+                return number, indent + 1, too_deep
+            dashes = _DASHES.match(stripped)          # "- - - 1": sequences nested on one line
+            if dashes and dashes.group().count("-") > MAX_DEPTH:
+                return number, indent + 1, too_deep
+            value = stripped[dashes.end():] if dashes else stripped
+            if value[:1] not in ("[", "{"):
+                key = _KEY.match(value)
+                if key is None:
+                    continue
+                value = value[key.end():]
+                if value[:1] not in ("[", "{"):
+                    continue                              # a scalar: brackets in it are text
+            start = len(line) - len(value)
+        quote = None
+        for match in _FLOW.finditer(line, start):
+            char = match.group()
+            if quote:
+                if char == quote:
+                    quote = None
+                continue
+            if char in "\"'":
+                quote = char
+                continue
+            if char == "#":
+                if match.start() == 0 or line[match.start() - 1] in " \t":
+                    break
+                continue
+            if char == ",":
+                values += 1
+                if values > MAX_NODES:
+                    return number, match.start() + 1, too_many
+                continue
+            if char in "[{":
+                depth += 1
+                values += 1
+                if depth > MAX_DEPTH:
+                    return number, match.start() + 1, too_deep
+            else:
+                depth = max(depth - 1, 0)
+                if depth == 0:
+                    break                             # the flow collection ended: the rest is text
+    return None
 
 
 def _line(text: str, line: int) -> str | None:
@@ -210,9 +295,12 @@ class _Builder:
 
     def span(self, node) -> Span:
         return Span(node.start_mark.line + 1, node.start_mark.column + 1, node.start_mark.index,
-                    node.end_mark.index, getattr(node, "style", None))
+                    node.end_mark.index, getattr(node, "style", None) or None)   # libyaml says "" for plain
 
     def build(self, node, path: tuple):
+        if len(path) > MAX_DEPTH:
+            self.problem(node, E.YAML_TOO_LARGE, f"nesting too deep (more than {MAX_DEPTH} levels)")
+            raise _TooLarge
         self.count += 1
         if self.count > MAX_NODES:
             if self.count == MAX_NODES + 1:
@@ -246,6 +334,9 @@ class _Builder:
             if not isinstance(key_node, ScalarNode):
                 self.problem(key_node, E.YAML_SYNTAX, "a key must be a plain value, not a list or mapping")
                 continue
+            if key_node.tag not in _PLAIN_TAGS:
+                self.problem(key_node, E.YAML_TAG, f"tag {key_node.tag!r} is not allowed")
+                continue
             key = key_node.value
             if key in result:
                 first = self.keys[path + (key,)]
@@ -267,7 +358,7 @@ class _Builder:
         if node.tag not in _PLAIN_TAGS:
             self.problem(node, E.YAML_TAG, f"tag {node.tag!r} is not allowed")
             return None
-        if node.style is not None:          # quoted or block: always text
+        if node.style:                      # quoted or block: always text (plain is None, or "" from libyaml)
             return value
         if value in _NULL:
             return None
@@ -276,8 +367,8 @@ class _Builder:
         if value in _FALSE:
             return False
         if _INT.match(value):
-            if len(value) > 40:
-                return value
+            if len(value) > 40:        # not str -> int: Python limits that to 4,300 digits
+                return int(Decimal(value))
             return int(value)
         if _FLOAT.match(value):
             try:
