@@ -19,7 +19,7 @@ from typing import Any, Callable
 from . import ast
 from . import types as t
 from .checker import Resolution
-from .errors import DIVISION_BY_ZERO, ExpressionError
+from .errors import DIVISION_BY_ZERO, TOO_DEEP, ExpressionError
 from .values import Duration, Money, days_between, months_between
 
 def _extreme(pick):
@@ -59,12 +59,27 @@ class Compiled:
     reads: tuple[str, ...] = ()           # claim fields and definitions it reads, for the trace
 
 
-class _Code:
-    __slots__ = ("text", "const")
+# Python's operator precedence, lowest first: the source gets parentheses only where they are
+# needed, so a flat chain of 300 terms is 300 terms, not 300 nested parentheses (Python's parser
+# allows 200).
+IF, OR, AND, NOT, COMPARE, SUM, PRODUCT, NEG, ATOM = range(9)
+_PRECEDENCE = {"or": OR, "and": AND, "eq": COMPARE, "ne": COMPARE, "lt": COMPARE, "le": COMPARE,
+               "gt": COMPARE, "ge": COMPARE, "in": COMPARE, "not_in": COMPARE, "add": SUM, "sub": SUM,
+               "mul": PRODUCT, "div": PRODUCT}
 
-    def __init__(self, text: str, const: bool):
+
+class _Code:
+    __slots__ = ("text", "const", "prec", "index")
+
+    def __init__(self, text: str, const: bool, prec: int = ATOM, index: int | None = None):
         self.text = text
         self.const = const
+        self.prec = prec
+        self.index = index          # K[index] when the code is exactly one constant
+
+    def at(self, prec: int) -> str:
+        """The text, in parentheses if it binds less tightly than `prec` needs."""
+        return self.text if self.prec >= prec else f"({self.text})"
 
 
 class Compiler:
@@ -75,13 +90,13 @@ class Compiler:
 
     def constant(self, value: Any) -> _Code:
         self.K.append(value)
-        return _Code(f"K[{len(self.K) - 1}]", True)
+        return _Code(f"K[{len(self.K) - 1}]", True, ATOM, len(self.K) - 1)
 
     def emit(self, node: ast.Node) -> _Code:
         if id(node) in self.resolution.zero_money:
             return self.constant(Money(Decimal(0), None))
         code = getattr(self, "_" + type(node).__name__)(node)
-        if code.const and not code.text.startswith("K[") and code.text not in ("True", "False"):
+        if code.const and code.index is None and code.text not in ("True", "False"):
             code = self.constant(self._fold(node, code))
         return code
 
@@ -90,9 +105,10 @@ class Compiler:
         try:
             return function(self.K)
         except (ZeroDivisionError, DecimalException) as error:
-            if isinstance(error, ZeroDivisionError) or "DivisionByZero" in type(error).__name__:
+            if is_division_by_zero(error):
                 raise ExpressionError(DIVISION_BY_ZERO, "division by zero", node.line, node.column) from None
-            raise ExpressionError(DIVISION_BY_ZERO, f"invalid arithmetic: {error}", node.line, node.column) from None
+            raise ExpressionError(DIVISION_BY_ZERO, f"invalid arithmetic: {type(error).__name__}",
+                                  node.line, node.column) from None
 
     # -- literals -----------------------------------------------------------
     def _Number(self, node):
@@ -121,7 +137,7 @@ class Compiler:
     def _ListExpr(self, node):
         items = [self.emit(item) for item in node.items]
         if all(item.const for item in items):
-            values = [self.K[int(item.text[2:-1])] if item.text.startswith("K[") else item.text == "True"
+            values = [self.K[item.index] if item.index is not None else item.text == "True"
                       for item in items]
             try:
                 return self.constant(frozenset(values))
@@ -144,7 +160,7 @@ class Compiler:
 
     def _Call(self, node):
         if node.name == "has":
-            return _Code(f"(V[{node.args[0].dotted!r}] is not None)", False)
+            return _Code(f"V[{node.args[0].dotted!r}] is not None", False, COMPARE)
         args = [self.emit(arg) for arg in node.args]
         const = all(arg.const for arg in args)
         if node.name in ("min", "max") and len(args) == 1:
@@ -162,23 +178,46 @@ class Compiler:
     def _Unary(self, node):
         operand = self.emit(node.operand)
         if node.op == "not":
-            return _Code(f"(not {operand.text})", operand.const)
-        return _Code(f"(-{operand.text})", operand.const)
+            return _Code(f"not {operand.at(NOT)}", operand.const, NOT)
+        return _Code(f"-{operand.at(NEG)}", operand.const, NEG)
 
     def _IfThenElse(self, node):
         condition, then, otherwise = self.emit(node.condition), self.emit(node.then), self.emit(node.otherwise)
-        return _Code(f"({then.text} if {condition.text} else {otherwise.text})",
-                     condition.const and then.const and otherwise.const)
+        return _Code(f"{then.at(OR)} if {condition.at(OR)} else {otherwise.at(IF)}",
+                     condition.const and then.const and otherwise.const, IF)
 
     def _Binary(self, node):
         left, right = self.emit(node.left), self.emit(node.right)
         const = left.const and right.const
+        prec = _PRECEDENCE[node.op]
+        # left-associative; comparisons do not chain in Python's sense, so both sides bind tighter
+        left_text = left.at(prec + 1 if prec == COMPARE else prec)
+        right_text = right.at(prec + 1)
         if node.op == "div":
+            if self._constant_zero(right):
+                raise ExpressionError(DIVISION_BY_ZERO, "division by zero", node.line, node.column)
             left_type = self.resolution.types.get(id(node.left))
             if t.is_numeric(left_type):
-                return _Code(f"(_D({left.text}) / {right.text})", const)
-            return _Code(f"({left.text} / {right.text})", const)
-        return _Code(f"({left.text} {_OPS[node.op]} {right.text})", const)
+                return _Code(f"_D({left.text}) / {right_text}", const, PRODUCT)
+            return _Code(f"{left_text} / {right_text}", const, PRODUCT)
+        return _Code(f"{left_text} {_OPS[node.op]} {right_text}", const, prec)
+
+    def _constant_zero(self, code: _Code) -> bool:
+        """A divisor that is a constant zero: a load error whatever the dividend."""
+        if code.index is None:
+            return False
+        value = self.K[code.index]
+        if isinstance(value, Money):
+            value = value.amount
+        return isinstance(value, (int, Decimal)) and not isinstance(value, bool) and value == 0
+
+
+def is_division_by_zero(error: Exception) -> bool:
+    """0/0 is decimal's InvalidOperation([DivisionUndefined]); x/0 is DivisionByZero: both divide by zero."""
+    if isinstance(error, ZeroDivisionError):
+        return True
+    return any(getattr(cause, "__name__", "") in ("DivisionByZero", "DivisionUndefined")
+               for cause in (error.args[0] if error.args and isinstance(error.args[0], list) else []))
 
 
 def compile_expression(node: ast.Node, resolution: Resolution, constants: dict[str, Any],
@@ -188,9 +227,13 @@ def compile_expression(node: ast.Node, resolution: Resolution, constants: dict[s
     code = compiler.emit(node)
     source = f"lambda V, D: {code.text}"
     namespace = dict(_NAMESPACE, K=tuple(compiler.K))
-    function = eval(compile(source, filename, "eval"), namespace)  # noqa: S307 - our own generated source
+    try:
+        function = eval(compile(source, filename, "eval"), namespace)  # noqa: S307 - our own generated source
+    except (RecursionError, MemoryError, SyntaxError):
+        raise ExpressionError(TOO_DEEP, "expression too complex to compile (nested too deeply)",
+                              node.line, node.column) from None
     reads = tuple(sorted(resolution.fields_used)) + tuple(sorted(resolution.definitions_used))
     if code.const:
-        value = compiler.K[int(code.text[2:-1])] if code.text.startswith("K[") else code.text == "True"
+        value = compiler.K[code.index] if code.index is not None else code.text == "True"
         return Compiled(function, source, True, value, reads)
     return Compiled(function, source, False, reads=reads)

@@ -71,6 +71,10 @@ class Source:
         document, path = self._document(path)
         return document.span(path, key)
 
+    def raw(self, path) -> str | None:
+        document, path = self._document(path)
+        return document.raw(path)
+
     def file_of(self, path) -> str:
         return self.main.file if not path else self._document(path)[0].file
 

@@ -18,7 +18,7 @@ from dsl.checker import Checker, FieldInfo, Scope, _Cycle, suggest
 from dsl.compiler import compile_expression
 from dsl import ast
 from dsl.ast import walk
-from dsl.errors import CURRENCY, ExpressionError
+from dsl.errors import CURRENCY, TOO_DEEP, ExpressionError
 from dsl.iso import COUNTRIES, COUNTRY_CURRENCY, MINOR_UNITS
 from dsl.parser import parse
 from dsl.values import BandSchedule, LookupTable
@@ -71,14 +71,18 @@ class Builder:
     # -- expressions ----------------------------------------------------------
     def expression(self, path: tuple, value: Any, expect: t.Type | None, what: str):
         """Parse, check and compile the expression at `path`.  Returns (Compiled, type) or (None, ERROR)."""
-        text = _text(value)
+        text = value if isinstance(value, str) else (self.source.raw(path) or _text(value))
         try:
             node = parse(text)
         except ExpressionError as error:
             self.problem(path, error.code, error.message, offset=(error.line, error.column))
             return None, t.ERROR
         checker = Checker(self.scope)
-        result = checker.check(node, expect, what)
+        try:
+            result = checker.check(node, expect, what)
+        except RecursionError:
+            self.problem(path, TOO_DEEP, "expression nested too deeply", offset=(1, 1))
+            return None, t.ERROR
         for sub in walk(node):
             if isinstance(sub, ast.String):
                 self.literals.add(sub.value)
@@ -116,6 +120,7 @@ class Builder:
         self.build_tables(currencies)
         self.build_bands()
         self.declare_definitions()
+        self.check_definitions_in_order()
         declining = self.build_declining(events)
         documents = self.build_documents()
         referrals = self.build_rules("referrals", "referrals")
@@ -214,6 +219,9 @@ class Builder:
                 if bound in spec and kind not in ("integer", "decimal"):
                     self.problem(where + (bound,), E.PRODUCT_FIELD,
                                  f"`{bound}` applies to integer and decimal fields only", key=True)
+                elif bound in spec and not _in_range(spec[bound]):
+                    self.problem(where + (bound,), E.PRODUCT_FIELD,
+                                 f"`{bound}` is out of range (at most {_RANGE_TEXT} either way)")
             if "values" in spec and kind not in ("code", "list"):
                 self.problem(where + ("values",), E.PRODUCT_FIELD, "`values` applies to code and list fields only",
                              key=True)
@@ -352,6 +360,12 @@ class Builder:
             for i, band in enumerate(rows):
                 path = where + ("bands", i)
                 low, high = band["from"], band.get("to")
+                out = [key for key in ("from", "to") if key in band and not _in_range(band[key])]
+                for key in out:
+                    self.problem(path + (key,), E.PRODUCT_BANDS,
+                                 f"`{key}` is out of range (at most {_RANGE_TEXT} either way)")
+                if out:
+                    continue
                 if high is not None and high < low:
                     self.problem(path + ("to",), E.PRODUCT_BANDS, f"band ends ({high}) before it starts ({low})")
                 if high is None and i != len(rows) - 1:
@@ -396,6 +410,51 @@ class Builder:
                              key=True)
                 continue
             self.scope.definitions[name] = (lambda n=name: self._definition_type(n))
+
+    def check_definitions_in_order(self) -> None:
+        """Type-check the definitions dependencies first, without recursion.
+
+        A chain of definitions (d2: d1 + 1, d3: d2 + 1, ...) is checked link by link; one longer
+        than MAX_DEFINITION_DEPTH is refused, since evaluating it would recurse that deep.
+        Definitions in a cycle are left to the lazy check, which names the cycle.
+        """
+        names = list(self.scope.definitions)
+        depends: dict[str, set[str]] = {}
+        for name in names:
+            value = self.data["definitions"][name]
+            depends[name] = set()
+            if isinstance(value, list):
+                continue
+            text = value if isinstance(value, str) else (self.source.raw(("definitions", name)) or _text(value))
+            try:
+                node = parse(text)
+            except ExpressionError:
+                continue                     # reported when the definition itself is checked
+            depends[name] = {sub.parts[0] for sub in walk(node) if isinstance(sub, ast.Path)
+                             and len(sub.parts) == 1 and sub.parts[0] in self.scope.definitions}
+        waiting = {name: len(deps) for name, deps in depends.items()}
+        users: dict[str, list[str]] = {name: [] for name in names}
+        for name, deps in depends.items():
+            for dep in deps:
+                users[dep].append(name)
+        ready = [name for name in names if waiting[name] == 0]
+        depth = {name: 1 for name in ready}
+        order = []
+        while ready:
+            name = ready.pop()
+            order.append(name)
+            for user in users[name]:
+                depth[user] = max(depth.get(user, 1), depth[name] + 1)
+                waiting[user] -= 1
+                if waiting[user] == 0:
+                    ready.append(user)
+        for name in order:
+            if depth[name] > MAX_DEFINITION_DEPTH:
+                self.problem(("definitions", name), TOO_DEEP, f"'{name}' is the end of a chain of {depth[name]} "
+                             f"definitions, each built on the one before; at most {MAX_DEFINITION_DEPTH} are allowed")
+                self.definition_types[name] = t.ERROR
+                continue
+            self._definition_type(name)
 
     def _definition_type(self, name: str) -> t.Type:
         if name in self.definition_types:
@@ -621,6 +680,15 @@ DECISION_VALUES = {
     "excess": t.Money(None),
     "depreciation": t.NUMBER,
 }
+
+
+MAX_DEFINITION_DEPTH = 200
+_RANGE = Decimal(10) ** 15
+_RANGE_TEXT = "10^15"
+
+
+def _in_range(value) -> bool:
+    return isinstance(value, (int, Decimal)) and not isinstance(value, bool) and abs(value) < _RANGE
 
 
 def _combine(conditions, unless):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal, DecimalException
 
+from dsl.compiler import is_division_by_zero
 from dsl.values import CurrencyMismatch, Money
 
 from . import errors as E
@@ -201,7 +202,6 @@ def _currency_error(error: CurrencyMismatch, step: str, claim_id) -> ClaimError:
 
 
 def _arithmetic(error: Exception) -> str:
-    name = type(error).__name__
-    if isinstance(error, ZeroDivisionError) or "DivisionByZero" in name or "DivisionUndefined" in name:
+    if is_division_by_zero(error):
         return "division by zero"
-    return f"invalid arithmetic ({name})"
+    return f"invalid arithmetic ({type(error).__name__})"
