@@ -22,7 +22,7 @@ from dsl.checker import suggest
 from . import errors as E
 from . import schema
 from .build import Builder
-from .claims import parse_date
+from .claims import clip, parse_date
 from .decision import Decision
 from .errors import ClaimError, Problem, ProductError
 from .evaluate import decide
@@ -339,10 +339,9 @@ class ProductBook:
             raise ClaimError(E.CLAIM_MISSING_FIELD, "product is required: the id of the product claimed under "
                              f"({', '.join(self.ids)})", "product")
         if type(product_id) is not str or product_id not in self._products:
-            shown = product_id if type(product_id) is str else type(product_id).__name__
-            raise ClaimError(E.CLAIM_UNKNOWN_PRODUCT, f"unknown product '{shown}'"
-                             + (suggest(product_id, self._products) if type(product_id) is str else "")
-                             + f" (products: {', '.join(self.ids)})", "product")
+            hint = suggest(product_id, self._products) if type(product_id) is str and len(product_id) <= 100 else ""
+            raise ClaimError(E.CLAIM_UNKNOWN_PRODUCT, f"unknown product '{clip(product_id)}'{hint}"
+                             f" (products: {', '.join(self.ids)})", "product")
         chain = self._products[product_id]
         policy = claim.get("policy")
         raw = policy.get("purchased") if type(policy) is dict else None

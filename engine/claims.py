@@ -38,10 +38,24 @@ Converter = Callable[[Any, str], Any]
 
 
 def _show(value: Any, spec: FieldSpec | None = None) -> str:
+    """A value for an error message: short, never personal data, never a deep or huge repr."""
     if spec is not None and spec.pii:
         return "the value given"
-    text = repr(value)
+    if isinstance(value, str):
+        text = repr(value[:60])
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return "a number of more than 60 digits"
+    elif isinstance(value, (int, float, Decimal, bool)) or value is None:
+        text = repr(value)
+    else:
+        return _kind(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def clip(name: Any, limit: int = 60) -> str:
+    """A name from the input (a field, a product id) cut to a readable length for a message."""
+    text = str(name) if isinstance(name, str) else _kind(name)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _scrub(message: str, raw: Any) -> str:
@@ -81,8 +95,15 @@ def parse_date(raw: Any, path: str) -> date:
     raise ClaimError(E.CLAIM_TYPE, f"{path} must be a date (YYYY-MM-DD text), not {_kind(raw)}", path)
 
 
-def parse_decimal(raw: Any, path: str, pattern=_DECIMAL, what: str = "a number") -> Decimal:
+def parse_decimal(raw: Any, path: str, pattern=_DECIMAL, what: str = "a number", digits: bool = True) -> Decimal:
+    """A number from a claim: a JSON number (int, Decimal, float) or a plain decimal string.
+
+    `digits`: refuse more than MAX_DECIMAL_DIGITS significant digits (an amount checks its
+    decimals against its currency instead).
+    """
     if type(raw) is int:
+        if abs(raw) >= MAX_AMOUNT:
+            raise ClaimError(E.CLAIM_RANGE, f"{path}: {_show(raw)} is out of range", path)
         value = Decimal(raw)
     elif type(raw) is Decimal:
         value = raw
@@ -91,14 +112,20 @@ def parse_decimal(raw: Any, path: str, pattern=_DECIMAL, what: str = "a number")
             raise ClaimError(E.CLAIM_TYPE, f"{path} must be {what}, not {raw!r}", path)
         value = Decimal(repr(raw))
     elif type(raw) is str:
-        if not pattern.match(raw) or len(raw) > MAX_DECIMAL_DIGITS:
+        if not pattern.match(raw):
             raise ClaimError(E.CLAIM_TYPE, f"{path}: {_show(raw)} is not {what} (write it like \"12.50\")", path)
+        whole = raw.lstrip("-").split(".")[0].lstrip("0")
+        if len(whole) > 15:
+            raise ClaimError(E.CLAIM_RANGE, f"{path}: {_show(raw)} is out of range", path)
+        if digits and len(raw) > MAX_DECIMAL_DIGITS:
+            raise ClaimError(E.CLAIM_TYPE, f"{path}: {_show(raw)} is not {what}: more than {MAX_DECIMAL_DIGITS} "
+                             "digits", path)
         value = Decimal(raw)
     else:
         raise ClaimError(E.CLAIM_TYPE, f"{path} must be {what}, not {_kind(raw)}", path)
     if not value.is_finite():
-        raise ClaimError(E.CLAIM_TYPE, f"{path} must be {what}, not {raw}", path)
-    if abs(value) >= MAX_AMOUNT or len(value.as_tuple().digits) > MAX_DECIMAL_DIGITS:
+        raise ClaimError(E.CLAIM_TYPE, f"{path} must be {what}, not {_show(raw)}", path)
+    if abs(value) >= MAX_AMOUNT or (digits and len(value.as_tuple().digits) > MAX_DECIMAL_DIGITS):
         raise ClaimError(E.CLAIM_RANGE, f"{path}: {_show(raw)} is out of range", path)
     return value
 
@@ -197,7 +224,7 @@ class _Converters:
                 raise ClaimError(E.CLAIM_TYPE, f"{path} must be a whole number, not {_kind(raw)}"
                                  + (f" ({_show(raw)})" if isinstance(raw, str) else ""), path)
             if abs(raw) > MAX_AMOUNT:
-                raise ClaimError(E.CLAIM_RANGE, f"{path}: {raw} is out of range", path)
+                raise ClaimError(E.CLAIM_RANGE, f"{path}: {_show(raw)} is out of range", path)
             _check_range(raw, low, high, path)
             return raw
         return convert
@@ -223,16 +250,16 @@ class _Converters:
                 amount = raw.get("amount")
                 places = places_of.get(currency) if type(currency) is str else None
                 if places is not None:
-                    if type(amount) is str and len(amount) <= 30 and match(amount):
+                    if type(amount) is str and len(amount) <= 30 and match(amount):     # no sign: never -0
                         dot = amount.find(".")
                         if (dot < 0 and len(amount) <= 15) or (0 <= dot <= 15 and len(amount) - dot - 1 <= places):
                             return Money(Decimal(amount), currency, path)
-                    elif type(amount) is Decimal and amount.is_finite() and 0 <= amount < MAX_AMOUNT \
-                            and amount.as_tuple().exponent >= -places:
+                    elif type(amount) is Decimal and amount.is_finite() and not amount.is_signed() \
+                            and amount < MAX_AMOUNT and amount.as_tuple().exponent >= -places:
                         return Money(amount, currency, path)
                     elif type(amount) is float and 0 <= amount < 1e15:        # NaN and infinities fail here
                         value = Decimal(repr(amount))
-                        if value.as_tuple().exponent >= -places:
+                        if value.as_tuple().exponent >= -places and not value.is_signed():
                             return Money(value, currency, path)
                     elif type(amount) is int and 0 <= amount < MAX_AMOUNT:
                         return Money(Decimal(amount), currency, path)
@@ -257,12 +284,12 @@ class _Converters:
             if currency not in currencies:
                 raise ClaimError(E.CLAIM_CURRENCY, f"{path}.currency: this product takes claims in "
                                  f"{_list(currencies)}, not {currency}", f"{path}.currency")
-            amount = parse_decimal(raw["amount"], f"{path}.amount", _DECIMAL, "an amount")
-            if amount < 0:
+            amount = parse_decimal(raw["amount"], f"{path}.amount", _DECIMAL, "an amount", digits=False)
+            if amount.is_signed():                                  # negative, or a signed zero (-0.00)
                 raise ClaimError(E.CLAIM_AMOUNT, f"{path}.amount may not be negative", f"{path}.amount")
             places = MINOR_UNITS[currency]
             if -amount.as_tuple().exponent > places:
-                raise ClaimError(E.CLAIM_AMOUNT, f"{path}.amount: {raw['amount']} has more decimals than "
+                raise ClaimError(E.CLAIM_AMOUNT, f"{path}.amount: {_show(raw['amount'])} has more decimals than "
                                  f"{currency} has ({places}); it is not rounded for you", f"{path}.amount")
             return Money(amount, currency, path)
         return convert
@@ -274,7 +301,10 @@ class _Converters:
             if type(raw) is not list and type(raw) is not tuple:
                 raise ClaimError(E.CLAIM_TYPE, f"{path} must be a list, not {_kind(raw)}", path)
             for i, item in enumerate(raw):
-                if type(item) is not str or item not in values:
+                if type(item) is not str:
+                    raise ClaimError(E.CLAIM_TYPE, f"{path}[{i}] must be one of {_list(values)}, not {_kind(item)}",
+                                     f"{path}[{i}]")
+                if item not in values:
                     raise ClaimError(E.CLAIM_UNKNOWN_CODE, f"{path}[{i}]: {_show(item)} is not one of "
                                      f"{_list(values)}" + (suggest(item, values) if type(item) is str else ""),
                                      f"{path}[{i}]")
@@ -474,10 +504,11 @@ class ClaimValidator:
         return lines
 
     def _unknown_error(self, keys, prefix: str, key) -> ClaimError:
-        path = prefix + str(key)
+        path = prefix + str(key)             # the path names the field exactly; the message, readably
         known = [prefix + name for name in keys if name != "product"]
-        return ClaimError(E.CLAIM_UNKNOWN_FIELD, f"unknown field '{path}'" + suggest(path, known or self.paths)
-                          + " (the product does not read it)", path)
+        hint = suggest(path, known or self.paths) if len(path) <= 100 else ""
+        return ClaimError(E.CLAIM_UNKNOWN_FIELD, f"unknown field '{clip(path)}'{hint} (the product does not read it)",
+                          path)
 
 
 def _not_object(claim) -> ClaimError:

@@ -55,9 +55,16 @@ def _no_duplicates(pairs):
     return result
 
 
+def _integer(text: str) -> int:
+    if len(text) > 4000:
+        raise ValueError(f"a number of {len(text):,} digits")
+    return int(text)
+
+
 def parse_json(text: str):
     """JSON with exact decimals: numbers with a fraction become Decimal, never float."""
-    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+    return json.loads(text, parse_float=Decimal, parse_int=_integer, parse_constant=_reject_constant,
+                      object_pairs_hook=_no_duplicates)
 
 
 def _unreadable(where: str, message: str) -> _Input:
@@ -83,7 +90,12 @@ def _documents(value, where: str) -> Iterator[_Input]:
 def read_claims(path: str, stdin: TextIO) -> Iterator[_Input]:
     """Claims from one argument: a .json/.yaml file (one claim or a list), a .jsonl file, or - (stdin)."""
     if path == "-":
-        text = _PEEKED.pop(id(stdin), "") + stdin.read()
+        try:
+            text = stdin.read_all()
+        except ProductError as error:
+            problem = error.problems[0]
+            yield _unreadable(f"<stdin>:{problem.line}:{problem.column}", problem.message)
+            return
         yield from _read_text(text, "<stdin>", _sniff(text))
         return
     lower = path.lower()
@@ -124,13 +136,13 @@ def _sniff(text: str) -> str:
         return "json"
     except (ValueError, RecursionError):
         pass
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = [line for line in text.split("\n") if line.strip()]
     return "jsonl" if len(lines) > 1 else "json"
 
 
 def _read_text(text: str, where: str, kind: str) -> Iterator[_Input]:
     if kind == "jsonl":
-        for number, line in enumerate(text.splitlines(), 1):
+        for number, line in enumerate(text.split("\n"), 1):     # not splitlines(): U+2028 is not a line end
             item = _jsonl_line(line, where, number)
             if item is not None:
                 yield item
@@ -222,8 +234,7 @@ def _text_out(result: dict) -> str:
 def _jsonl_source(path: str, stdin: TextIO):
     """(where, line number, text) for each line of a .jsonl file, or of JSON lines on stdin."""
     if path == "-":
-        for number, line in enumerate(stdin, 1):
-            yield "<stdin>", number, line
+        yield from stdin.lines()
         return
     try:
         handle = open(path, "rb")
@@ -281,12 +292,9 @@ def _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, st
     done_bytes = 0
     try:
         for path in args.claims:
-            stdin_lines = path == "-" and _stdin_is_jsonl(stdin)
+            stdin_lines = path == "-" and stdin.is_jsonl()
             if render is not None and (_is_batch(path) or stdin_lines):
-                if stdin_lines:
-                    lines = (("<stdin>", n, line) for n, line in enumerate(_chain_first(stdin_lines, stdin), 1))
-                else:
-                    lines = _jsonl_source(path, stdin)
+                lines = _jsonl_source(path, stdin)
                 offset = done_bytes
                 counter = _ByteCounter(lines)
                 part = batch.run(book, counter, render, stdout.write, jobs, progress,
@@ -296,7 +304,7 @@ def _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, st
                 summary.merge(part)
                 continue
             if stdin_lines:
-                items = (_jsonl_line(line, "<stdin>", n) for n, line in enumerate(_chain_first(stdin_lines, stdin), 1))
+                items = (_jsonl_line(line, where, n) for where, n, line in stdin.lines())
             else:
                 items = read_claims(path, stdin)
             for item in items:
@@ -339,26 +347,54 @@ class _ByteCounter:
             yield where, number, line
 
 
-def _stdin_is_jsonl(stdin: TextIO):
-    """Peek at standard input: JSON lines (the first line a whole object) are streamed."""
-    first = stdin.readline()
-    stripped = first.strip()
-    if stripped.startswith("{") and stripped.endswith("}"):
-        try:
-            if isinstance(parse_json(stripped), dict):
-                return [first]
-        except (ValueError, RecursionError):
-            pass
-    _PEEKED[id(stdin)] = first
-    return None
+class _Stdin:
+    """Standard input, read as bytes where it can be: each line is decoded as UTF-8 on its own,
+    so that a bad byte is that line's error (not a crash, not a made-up character), and a BOM
+    at the start is dropped."""
 
+    def __init__(self, stream):
+        self.source = getattr(stream, "buffer", None) or stream
+        self.peeked: list = []
 
-_PEEKED: dict[int, str] = {}
+    def _decode(self, raw, number: int) -> str:
+        if isinstance(raw, bytes):
+            try:
+                return raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                return _BAD_UTF8 + str(error.start + 1)
+        return raw.lstrip("\ufeff") if number == 1 else raw
 
+    def _raw(self):
+        peeked, self.peeked = self.peeked, []
+        yield from peeked
+        yield from self.source
 
-def _chain_first(first: list, rest):
-    yield from first
-    yield from rest
+    def lines(self):
+        """(where, line number, text) for each line."""
+        for number, raw in enumerate(self._raw(), 1):
+            yield "<stdin>", number, self._decode(raw, number)
+
+    def is_jsonl(self) -> bool:
+        """Peek at the first line: JSON lines (a whole object on it, or bytes that are not UTF-8) are streamed."""
+        first = self.source.readline()
+        self.peeked = [first] if first else []
+        line = self._decode(first, 1)
+        if line.startswith(_BAD_UTF8):
+            return True
+        stripped = line.strip()
+        if stripped.startswith("{") and stripped.endswith("}"):
+            try:
+                return isinstance(parse_json(stripped), dict)
+            except (ValueError, RecursionError):
+                return False
+        return False
+
+    def read_all(self) -> str:
+        """Everything left, as text (ProductError with a position if it is not UTF-8)."""
+        parts = list(self._raw())
+        if parts and isinstance(parts[0], bytes):
+            return decode(b"".join(parts), "<stdin>")
+        return "".join(parts).lstrip("\ufeff")
 
 
 def _is_batch(path: str) -> bool:
@@ -531,7 +567,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         if args.command == "validate":
             return validate_command(args, stdout, stderr)
         if args.command == "evaluate":
-            return evaluate_command(args, stdout, stderr, stdin)
+            return evaluate_command(args, stdout, stderr, _Stdin(stdin))
         if args.command == "test":
             return test_command(args, stdout, stderr)
         if args.command == "verify":

@@ -288,7 +288,7 @@ def test_unknown_document_path_has_the_index(book, ad_claim):
 
 
 def test_list_item_that_is_not_text(book, ad_claim):
-    rejected(book, ad_claim(**{"claim.documents": ["photo", "proof_of_purchase", 7]}), "claim.unknown-code",
+    rejected(book, ad_claim(**{"claim.documents": ["photo", "proof_of_purchase", 7]}), "claim.type",
              "claim.documents[2]")
 
 
