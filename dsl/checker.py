@@ -19,7 +19,7 @@ from .errors import (CURRENCY, CYCLE, TYPE, UNKNOWN_CODE, UNKNOWN_FIELD, UNKNOWN
 from .iso import COUNTRIES, MINOR_UNITS
 
 CLAIM_ROOTS = ("policy", "item", "claim")
-FUNCTIONS = ("abs", "days_between", "has", "len", "max", "min", "months_between")
+FUNCTIONS = ("abs", "days_between", "has", "len", "max", "min", "months_between", "round")
 KEYWORDS = frozenset({"if", "then", "else", "and", "or", "not", "in", "true", "false"})
 
 
@@ -206,6 +206,14 @@ class Checker:
             if len(arg_types) != 1 or not isinstance(arg_types[0], t.ListOf):
                 return self._error(TYPE, "len() takes one list", node)
             return t.INTEGER
+        if name == "round":
+            if len(arg_types) == 1 and isinstance(arg_types[0], t.Money):
+                return arg_types[0]
+            if len(arg_types) == 2 and t.is_numeric(arg_types[0]) and arg_types[1] == t.INTEGER \
+                    and isinstance(node.args[1], ast.Number):
+                return t.NUMBER
+            return self._error(TYPE, "round() takes an amount (rounded half-up to its currency's minor unit) "
+                                     "or a number and a whole number of places, e.g. round(rate, 2)", node)
         raise AssertionError(name)  # pragma: no cover
 
     def _has(self, node: ast.Call) -> t.Type:

@@ -13,7 +13,7 @@ semantics as at run time; a constant division by zero is a load error.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, DecimalException
+from decimal import ROUND_HALF_UP, Decimal, DecimalException
 from typing import Any, Callable
 
 from . import ast
@@ -34,8 +34,16 @@ def _extreme(pick):
     return extreme
 
 
+def _round(value, places=None):
+    """Half-up: an amount to its currency's minor unit, a number to `places` decimals."""
+    if isinstance(value, Money):
+        return value.rounded()
+    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
 _NAMESPACE = {
     "__builtins__": {},
+    "round": _round,
     "_D": Decimal,
     "min": _extreme(min),
     "max": _extreme(max),

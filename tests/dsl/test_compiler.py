@@ -108,7 +108,7 @@ def test_short_circuit_keeps_absent_fields_unread():
 def test_generated_code_has_no_builtins():
     compiled, _, _ = run("1 + 1")
     assert compiled.function.__globals__["__builtins__"] == {}
-    assert set(compiled.function.__globals__) <= {"__builtins__", "_D", "min", "max", "abs", "len",
+    assert set(compiled.function.__globals__) <= {"__builtins__", "_D", "min", "max", "abs", "len", "round",
                                                    "_days_between", "_months_between", "K"}
 
 
@@ -116,3 +116,10 @@ def test_strings_from_the_file_never_enter_the_source():
     compiled, result, _ = run("'__import__(\"os\")' == 'x'")
     assert "__import__" not in compiled.source
     assert result is False
+
+
+def test_round_half_up():
+    price = Money(Decimal("0.009"), "EUR", "x")
+    assert value("round(item.price)", {"item.price": price}, {"item.price": t.Money(None)}).amount == Decimal("0.01")
+    assert value("round(2.345, 2)") == Decimal("2.35")
+    assert value("round(2.5, 0)") == Decimal("3")
