@@ -71,6 +71,12 @@ def _unreadable(where: str, message: str) -> _Input:
     return _Input(error=ClaimError(E.CLAIM_UNREADABLE, f"{where}: {message}", None))
 
 
+def _unreadable_at(error: ProductError) -> _Input:
+    """A text that could not be read (not UTF-8, not YAML): its first problem, with its position."""
+    problem = error.problems[0]
+    return _unreadable(f"{problem.file}:{problem.line}:{problem.column}", problem.message)
+
+
 def _json_error(where: str, error: Exception) -> _Input:
     if isinstance(error, json.JSONDecodeError):
         return _unreadable(f"{where}:{error.lineno}:{error.colno}", f"invalid JSON: {error.msg}")
@@ -93,8 +99,7 @@ def read_claims(path: str, stdin: TextIO) -> Iterator[_Input]:
         try:
             text = stdin.read_all()
         except ProductError as error:
-            problem = error.problems[0]
-            yield _unreadable(f"<stdin>:{problem.line}:{problem.column}", problem.message)
+            yield _unreadable_at(error)
             return
         yield from _read_text(text, "<stdin>", _sniff(text))
         return
@@ -120,8 +125,7 @@ def read_claims(path: str, stdin: TextIO) -> Iterator[_Input]:
     try:
         text = decode(raw, path)
     except ProductError as error:
-        problem = error.problems[0]
-        yield _unreadable(f"{path}:{problem.line}:{problem.column}", problem.message)
+        yield _unreadable_at(error)
         return
     yield from _read_text(text, path, kind)
 
@@ -158,8 +162,7 @@ def _read_text(text: str, where: str, kind: str) -> Iterator[_Input]:
     try:
         document = load_document(text, where)
     except ProductError as error:
-        problem = error.problems[0]
-        yield _unreadable(f"{where}:{problem.line}:{problem.column}", problem.message)
+        yield _unreadable_at(error)
         return
     yield from _documents(document.data, where)
 
