@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import sys
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -220,4 +219,4 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-__all__ = ["Summary", "Progress", "run", "dumps", "default_jobs", "decide_lines", "sys"]
+__all__ = ["Summary", "Progress", "run", "dumps", "default_jobs", "decide_lines"]

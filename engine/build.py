@@ -9,6 +9,7 @@ problem is inside it.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -202,7 +203,6 @@ class Builder:
         for path, spec in declared.items():
             kind = spec["type"]
             where = ("fields", path)
-            parent = path.rsplit(".", 1)[0]
             under_optional = any(path.startswith(obj + ".") for obj in optional_objects)
             for other in declared:
                 if other != path and other.startswith(path + ".") and kind != "object":
@@ -240,8 +240,6 @@ class Builder:
             else:
                 type_ = _FIELD_TYPES[kind]
             self.scope.fields[path] = FieldInfo(type_, may_be_absent)
-            if parent in declared and declared[parent].get("type") != "object":
-                pass  # reported above, from the parent's side
         for obj in objects:
             self.scope.fields[obj] = FieldInfo(t.OBJECT, bool(declared[obj].get("optional")))
         return declared
@@ -296,7 +294,7 @@ class Builder:
                 except ClaimError as error:
                     self.problem(where + ("default",), E.PRODUCT_FIELD, f"default: {error.message}")
                     default = None
-                field_spec = _replace(field_spec, default=default, has_default=True)
+                field_spec = replace(field_spec, default=default, has_default=True)
             specs.append(field_spec)
         return tuple(specs)
 
@@ -699,9 +697,4 @@ def _combine(conditions, unless):
     return lambda V, D: all(c(V, D) for c in conditions) and not unless(V, D)
 
 
-def _replace(spec: FieldSpec, **changes) -> FieldSpec:
-    from dataclasses import replace
-    return replace(spec, **changes)
-
-
-__all__ = ["Builder", "SETTLEMENT_KINDS", "Decimal"]
+__all__ = ["Builder", "SETTLEMENT_KINDS"]

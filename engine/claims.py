@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Callable
 
 from dsl.checker import suggest

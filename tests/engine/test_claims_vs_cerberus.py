@@ -17,7 +17,7 @@ from decimal import Decimal
 import cerberus
 import pytest
 
-from dsl.iso import COUNTRIES, MINOR_UNITS
+from dsl.iso import COUNTRIES
 from engine import ClaimError
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
