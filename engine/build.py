@@ -22,7 +22,7 @@ from dsl.ast import walk
 from dsl.errors import CURRENCY, TOO_DEEP, ExpressionError
 from dsl.iso import COUNTRIES, COUNTRY_CURRENCY, MINOR_UNITS
 from dsl.parser import parse
-from dsl.values import BandSchedule, LookupTable
+from dsl.values import BandSchedule, LookupTable, Money
 
 from . import errors as E
 from .claims import ClaimValidator
@@ -147,7 +147,8 @@ class Builder:
             pii=frozenset(spec.path for spec in fields if spec.pii),
             private_definitions=self._private_definitions(fields),
             tables={name: obj for name, obj in self.named.items() if isinstance(obj, (LookupTable, BandSchedule))},
-            invariants=tuple(invariants), literals=frozenset(self.literals))
+            invariants=tuple(invariants), literals=frozenset(self.literals),
+            zeros={code: Money(Decimal(0), code).rounded() for code in currencies if code in MINOR_UNITS})
 
     # events -------------------------------------------------------------------
     def build_events(self) -> dict | None:

@@ -428,7 +428,7 @@ class ClaimValidator:
                      "_missing": _missing, "_not_dict": _not_dict, "_required_when": _required_when,
                      "_date_order": _date_order, "_mixed": _mixed, "_NO_DEFINITIONS": _NoDefinitions,
                      "_DATE": _DATE.match, "_fromiso": date.fromisoformat, "__builtins__": {"type": type,
-                     "dict": dict, "str": str, "ValueError": ValueError}}
+                     "dict": dict, "str": str, "int": int, "ValueError": ValueError}}
         self.source = "\n".join(lines) + "\n"
         exec(compile(self.source, "<claim validator>", "exec"), namespace)  # noqa: S102 - our own generated source
         return namespace["validate"]
@@ -480,6 +480,11 @@ class ClaimValidator:
             elif spec.type in ("code", "event", "country"):
                 allowed = self._constant(spec.values if spec.type != "country" else COUNTRIES)
                 lines += [f"{indent}elif type(v) is str and v in {allowed}:",
+                          f"{indent}    V[{path!r}] = v"]
+            elif spec.type == "integer":
+                low = spec.minimum if spec.minimum is not None else -MAX_AMOUNT
+                high = spec.maximum if spec.maximum is not None else MAX_AMOUNT
+                lines += [f"{indent}elif type(v) is int and {self._constant(low)} <= v <= {self._constant(high)}:",
                           f"{indent}    V[{path!r}] = v"]
             elif spec.type == "date":
                 lines += [f"{indent}elif type(v) is str and _DATE(v):",

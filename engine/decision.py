@@ -1,7 +1,6 @@
 """The decision document of the contract."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from dsl.values import Money
@@ -19,30 +18,43 @@ def rate_text(rate: Decimal | int | None) -> str | None:
     return str(rate.normalize()) if rate.normalize().as_tuple().exponent < -2 else str(rate.quantize(Decimal("0.01")))
 
 
-@dataclass(frozen=True)
 class Decision:
-    """A decision.  `trace` is written out from the recorded steps the first time it is read."""
+    """A decision.  Read-only by convention (shared between threads as it is).
 
-    claim_id: str | None
-    product: str
-    product_version: str
-    outcome: str                         # approved, declined, pending, referred
-    settlement: str | None               # repair, replacement, vehicle_replacement; None unless approved
-    payout: Money
-    excess: Money
-    depreciation: Decimal | None         # None unless approved
-    reasons: tuple[dict, ...]
-    missing_documents: tuple[str, ...]
-    steps: list = field(repr=False, compare=False)     # (formatter, *arguments) per step
+    `trace` is written out from the recorded steps the first time it is read. A plain class
+    with slots rather than a frozen dataclass: one is built per claim, and a frozen dataclass's
+    __init__ costs a setattr call per field.
+    """
+
+    __slots__ = ("claim_id", "product", "product_version", "outcome", "settlement", "payout", "excess",
+                 "depreciation", "reasons", "missing_documents", "steps", "_trace")
+
+    def __init__(self, claim_id: str | None, product: str, product_version: str, outcome: str,
+                 settlement: str | None, payout: Money, excess: Money, depreciation: Decimal | None,
+                 reasons: tuple[dict, ...], missing_documents: tuple[str, ...], steps: list):
+        self.claim_id = claim_id
+        self.product = product
+        self.product_version = product_version
+        self.outcome = outcome                  # approved, declined, pending, referred
+        self.settlement = settlement            # repair, replacement, vehicle_replacement; None unless approved
+        self.payout = payout
+        self.excess = excess
+        self.depreciation = depreciation        # None unless approved
+        self.reasons = reasons
+        self.missing_documents = missing_documents
+        self.steps = steps                      # (formatter, *arguments) per step
+        self._trace = None
+
+    def __repr__(self) -> str:
+        return (f"Decision({self.claim_id!r}, {self.product!r}, {self.outcome!r}, {self.settlement!r}, "
+                f"payout={self.payout!r})")
 
     @property
     def trace(self) -> tuple[str, ...]:
         """How the decision was reached, step by step, for a person."""
-        written = self.__dict__.get("_trace")
-        if written is None:
-            written = tuple(step[0](*step[1:]) for step in self.steps)
-            object.__setattr__(self, "_trace", written)
-        return written
+        if self._trace is None:
+            self._trace = tuple(step[0](*step[1:]) for step in self.steps)
+        return self._trace
 
     def to_dict(self) -> dict:
         return {

@@ -185,7 +185,7 @@ def _settle(product, claim_id, currency, values, scope, trace) -> Decision:
 
 
 def _refusal(product, claim_id, currency, outcome, rules, missing, trace) -> Decision:
-    zero = Money(Decimal(0), currency or min(product.currencies)).rounded()
+    zero = product.zeros.get(currency or min(product.currencies)) or Money(Decimal(0), currency).rounded()
     trace.append((_outcome_step, outcome))
     return Decision(claim_id, product.id, product.version, outcome, None, zero, zero, None,
                     tuple(rule.reason() for rule in rules), missing, trace)

@@ -94,6 +94,7 @@ class Product:
     tables: dict[str, Any] = field(default_factory=dict, repr=False)   # LookupTable / BandSchedule by name
     invariants: tuple[Invariant, ...] = ()
     literals: frozenset[str] = frozenset()   # text the product's expressions name (for claim generators)
+    zeros: dict[str, Any] = field(default_factory=dict, repr=False)   # 0.00 in each currency, made once
 
     def events(self) -> frozenset[str]:
         """The event codes a claim may name (empty when the product has no catalogue)."""
