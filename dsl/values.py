@@ -172,8 +172,11 @@ def add_months(day: date, months: int) -> date:
     index = day.year * 12 + (day.month - 1) + months
     year, month = divmod(index, 12)
     month += 1
-    last = calendar.monthrange(year, month)[1]
+    last = _DAYS_IN_MONTH[month] if month != 2 else (29 if calendar.isleap(year) else 28)
     return date(year, month, min(day.day, last))
+
+
+_DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def months_between(start: date, end: date) -> int:
