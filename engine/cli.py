@@ -255,14 +255,21 @@ def _jsonl_source(path: str, stdin: TextIO):
 _BAD_UTF8 = "\x00not-utf8:"
 
 
-def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
-    fmt = args.format or ("text" if stdout.isatty() else "jsonl")
+def _load_book(directory: str, stderr: TextIO) -> ProductBook | None:
+    """The products of `directory`, or None after writing every problem to stderr."""
     try:
-        book = load_products(args.products)
+        return load_products(directory)
     except ProductError as error:
-        stderr.write(f"policyconf: the products in {args.products} could not be loaded:\n")
+        stderr.write(f"policyconf: the products in {directory} could not be loaded:\n")
         for problem in error.problems:
             stderr.write(problem.format() + "\n")
+        return None
+
+
+def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
+    fmt = args.format or ("text" if stdout.isatty() else "jsonl")
+    book = _load_book(args.products, stderr)
+    if book is None:
         return EXIT_USAGE
     if not args.claims:
         raise UsageError("evaluate needs at least one claim file (or - for standard input)")
@@ -474,12 +481,8 @@ def verify_command(args, stdout: TextIO, stderr: TextIO) -> int:
     except ImportError:
         stderr.write("policyconf: verify needs hypothesis: pip install 'policyconf[verify]'\n")
         return EXIT_USAGE
-    try:
-        book = load_products(args.products)
-    except ProductError as error:
-        stderr.write(f"policyconf: the products in {args.products} could not be loaded:\n")
-        for problem in error.problems:
-            stderr.write(problem.format() + "\n")
+    book = _load_book(args.products, stderr)
+    if book is None:
         return EXIT_USAGE
     unknown = [p for p in args.product_ids if p not in book.ids]
     if unknown:
