@@ -129,7 +129,7 @@ class Builder:
         invariants = self.build_invariants()
         self.check_rule_ids()
         self.check_definitions()
-        fields = self.finish_fields(field_specs)
+        fields = self.finish_fields(field_specs, events)
         if not currencies:
             self.problem(("id",), E.SCHEMA_MISSING_KEY, "the product declares no `currencies`")
         if any(p.severity == "error" for p in self.problems):
@@ -245,14 +245,10 @@ class Builder:
             self.scope.fields[obj] = FieldInfo(t.OBJECT, bool(declared[obj].get("optional")))
         return declared
 
-    def finish_fields(self, declared: dict[str, dict]) -> tuple[FieldSpec, ...]:
+    def finish_fields(self, declared: dict[str, dict], events: dict | None) -> tuple[FieldSpec, ...]:
         specs: list[FieldSpec] = []
-        events_info = self.scope.event_groups
-        leaves = None
-        groups = frozenset()
-        if "covered" in events_info:
-            leaves = events_info["covered"] | events_info["not_covered"]
-            groups = frozenset(name for name in events_info if name not in ("covered", "not_covered"))
+        leaves = events["leaves"] if events else None
+        groups = events["groups"] if events else frozenset()
         for path, spec in declared.items():
             kind = spec["type"]
             where = ("fields", path)

@@ -422,15 +422,23 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
-def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
-    paths = args.paths or ["products"]
+def _existing_paths(paths: list[str], stderr: TextIO) -> list[str] | None:
+    """The PATH arguments (default products/), or None after saying which do not exist."""
+    paths = paths or ["products"]
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:
         stderr.write(f"policyconf: {', '.join(missing)}: no such file or directory\n")
+        return None
+    return paths
+
+
+def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
+    paths = _existing_paths(args.paths, stderr)
+    if paths is None:
         return EXIT_USAGE
     loaded = load(paths)
     problems = loaded.problems
-    errors = [p for p in problems if p.severity == "error"]
+    errors = loaded.errors
     if args.format == "json":
         stdout.write(json.dumps({"valid": not errors, "products": sorted(loaded.products),
                                  "problems": [p.to_dict() for p in problems]}, indent=2, ensure_ascii=False) + "\n")
@@ -456,10 +464,8 @@ def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
 
 def test_command(args, stdout: TextIO, stderr: TextIO) -> int:
     from . import testing
-    paths = args.paths or ["products"]
-    missing = [p for p in paths if not os.path.exists(p)]
-    if missing:
-        stderr.write(f"policyconf: {', '.join(missing)}: no such file or directory\n")
+    paths = _existing_paths(args.paths, stderr)
+    if paths is None:
         return EXIT_USAGE
     result = testing.run(paths, args.products)
     if not result.results and not result.problems:
