@@ -61,7 +61,7 @@ def wait_ready(url: str, timeout: float, process: subprocess.Popen | None = None
 
 def start_server(products: str, reload_interval: float = 1.0) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--products", products,
+    process = subprocess.Popen([sys.executable, "-m", "policyconf.engine.cli", "serve", "--products", products,
                                 "--host", "127.0.0.1", "--port", str(port), "--reload-interval", str(reload_interval)],
                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return process, f"http://127.0.0.1:{port}"

@@ -33,10 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_BENCH = ROOT.parent / "shared" / "bench"
-sys.path.insert(0, str(ROOT))
-
-from engine import load_products  # noqa: E402
-from engine import testing  # noqa: E402
+from policyconf import load_products  # noqa: E402
+from policyconf.engine import testing  # noqa: E402
 
 POLICYCONF = str(Path(sys.executable).parent / "policyconf")
 
@@ -193,8 +191,7 @@ def measured(command: list[str]) -> tuple[float, float, int]:
 
 
 def peak_memory() -> tuple:
-    script = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from engine import load_products; " \
-             f"load_products({str(ROOT / 'products')!r})"
+    script = f"from policyconf import load_products; load_products({str(ROOT / 'products')!r})"
     samples = [measured([sys.executable, "-c", script])[1] for _ in range(5)]
     median, low, high = spread(samples)
     return ("peak RSS: interpreter + engine + 3 products loaded (MiB)", median, low, high, "")

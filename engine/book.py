@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Iterable
 
-from dsl.checker import suggest
+from ..dsl.checker import suggest
 
 from . import errors as E
 from . import schema

@@ -14,15 +14,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from dsl import types as t
-from dsl.checker import Checker, FieldInfo, Scope, _Cycle, suggest
-from dsl.compiler import compile_expression
-from dsl import ast
-from dsl.ast import walk
-from dsl.errors import CURRENCY, TOO_DEEP, ExpressionError
-from dsl.iso import COUNTRIES, COUNTRY_CURRENCY, MINOR_UNITS
-from dsl.parser import parse
-from dsl.values import BandSchedule, LookupTable, Money
+from ..dsl import types as t
+from ..dsl.checker import Checker, FieldInfo, Scope, _Cycle, suggest
+from ..dsl.compiler import compile_expression
+from ..dsl import ast
+from ..dsl.ast import walk
+from ..dsl.errors import CURRENCY, TOO_DEEP, ExpressionError
+from ..dsl.iso import COUNTRIES, COUNTRY_CURRENCY, MINOR_UNITS
+from ..dsl.parser import parse
+from ..dsl.values import BandSchedule, LookupTable, Money
 
 from . import errors as E
 from .claims import ClaimValidator

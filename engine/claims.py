@@ -18,9 +18,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Callable
 
-from dsl.checker import suggest
-from dsl.iso import COUNTRIES, COUNTRY_ALIASES, MINOR_UNITS
-from dsl.values import Money
+from ..dsl.checker import suggest
+from ..dsl.iso import COUNTRIES, COUNTRY_ALIASES, MINOR_UNITS
+from ..dsl.values import Money
 
 from . import errors as E
 from .errors import ClaimError

@@ -17,6 +17,7 @@ import sys
 from decimal import Decimal
 from typing import Iterator, TextIO
 
+from .. import __version__
 from . import batch
 from . import errors as E
 from .audit import AuditLog
@@ -527,6 +528,7 @@ def verify_command(args, stdout: TextIO, stderr: TextIO) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policyconf", description="Declarative insurance products: "
                                      "validate product files, evaluate claims against them.")
+    parser.add_argument("--version", action="version", version=f"policyconf {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     validate = commands.add_parser("validate", help="check product files (default: products/)")
     validate.add_argument("paths", nargs="*", metavar="PATH", help="product files or directories")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from dsl.values import Money
+from ..dsl.values import Money
 
 OUTCOMES = ("approved", "declined", "pending", "referred")
 

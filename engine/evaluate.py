@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from decimal import Decimal, DecimalException
 
-from dsl.compiler import is_division_by_zero
-from dsl.values import CurrencyMismatch, Money
+from ..dsl.compiler import is_division_by_zero
+from ..dsl.values import CurrencyMismatch, Money
 
 from . import errors as E
 from .decision import Decision

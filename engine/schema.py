@@ -5,7 +5,7 @@ import difflib
 
 import jsonschema
 
-import schemas
+from .. import schemas
 
 from . import errors as E
 from .errors import Problem

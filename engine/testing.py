@@ -14,7 +14,7 @@ from typing import Iterable
 
 import jsonschema
 
-import schemas
+from .. import schemas
 
 from . import schema as product_schema
 from .book import ProductBook, TEST_SUFFIXES, load_products, merge_patch
@@ -58,7 +58,7 @@ class Coverage:
 
     @classmethod
     def of(cls, product) -> "Coverage":
-        from dsl.values import BandSchedule
+        from ..dsl.values import BandSchedule
         coverage = cls(product.id)
         coverage.items = {
             "rules": {rule.id for rule in product.rules()},

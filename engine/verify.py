@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from dsl.iso import COUNTRIES, MINOR_UNITS
+from ..dsl.iso import COUNTRIES, MINOR_UNITS
 
 from .errors import ClaimError
 from .evaluate import Definitions, decide

@@ -15,17 +15,15 @@ import sys
 from decimal import Decimal
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from dsl import types as t  # noqa: E402
-from dsl.checker import FieldInfo, Scope, check_expression as check  # noqa: E402
-from dsl.compiler import compile_expression  # noqa: E402
-from dsl.errors import ExpressionError  # noqa: E402
-from dsl.iso import COUNTRIES  # noqa: E402
-from dsl.parser import parse  # noqa: E402
-from dsl.values import CurrencyMismatch, Money  # noqa: E402
-from engine import load_products  # noqa: E402
-from engine.cli import parse_json  # noqa: E402
+from policyconf.dsl import types as t  # noqa: E402
+from policyconf.dsl.checker import FieldInfo, Scope, check_expression as check  # noqa: E402
+from policyconf.dsl.compiler import compile_expression  # noqa: E402
+from policyconf.dsl.errors import ExpressionError  # noqa: E402
+from policyconf.dsl.iso import COUNTRIES  # noqa: E402
+from policyconf.dsl.parser import parse  # noqa: E402
+from policyconf.dsl.values import CurrencyMismatch, Money  # noqa: E402
+from policyconf import load_products  # noqa: E402
+from policyconf.engine.cli import parse_json  # noqa: E402
 
 _SCOPE = Scope()
 _SCOPE.fields = {

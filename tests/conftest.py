@@ -11,7 +11,7 @@ import pathlib
 
 import pytest
 
-from engine import load_products
+from policyconf import load_products
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PRODUCTS = ROOT / "products"

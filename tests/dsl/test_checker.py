@@ -1,10 +1,10 @@
 """Type checking and name resolution at load: every problem, with its position."""
 import pytest
 
-from dsl import types as t
-from dsl.checker import FieldInfo, Scope, check_expression
-from dsl.iso import COUNTRIES
-from dsl.parser import parse
+from policyconf.dsl import types as t
+from policyconf.dsl.checker import FieldInfo, Scope, check_expression
+from policyconf.dsl.iso import COUNTRIES
+from policyconf.dsl.parser import parse
 
 EVENTS = frozenset({"drop", "liquid.splash", "liquid.immersion", "theft.robbery"})
 

@@ -4,12 +4,12 @@ from decimal import Decimal
 
 import pytest
 
-from dsl import types as t
-from dsl.checker import FieldInfo, Scope, check_expression
-from dsl.compiler import compile_expression
-from dsl.errors import ExpressionError
-from dsl.parser import parse
-from dsl.values import BandSchedule, CurrencyMismatch, LookupTable, Money
+from policyconf.dsl import types as t
+from policyconf.dsl.checker import FieldInfo, Scope, check_expression
+from policyconf.dsl.compiler import compile_expression
+from policyconf.dsl.errors import ExpressionError
+from policyconf.dsl.parser import parse
+from policyconf.dsl.values import BandSchedule, CurrencyMismatch, LookupTable, Money
 
 
 class Trace(dict):

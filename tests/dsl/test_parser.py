@@ -3,9 +3,9 @@ from decimal import Decimal
 
 import pytest
 
-from dsl import ast
-from dsl.errors import ExpressionError
-from dsl.parser import MAX_DEPTH, parse
+from policyconf.dsl import ast
+from policyconf.dsl.errors import ExpressionError
+from policyconf.dsl.parser import MAX_DEPTH, parse
 
 
 def test_precedence_multiplication_before_addition():

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from dsl.values import CurrencyMismatch, Duration, Money, add_months, days_between, months_between
+from policyconf.dsl.values import CurrencyMismatch, Duration, Money, add_months, days_between, months_between
 
 
 def eur(amount):

@@ -3,8 +3,8 @@ import io
 import json
 
 from conftest import EXAMPLES
-from engine import cli
-from engine.batch import Summary
+from policyconf.engine import cli
+from policyconf.engine.batch import Summary
 
 
 def _batch_file(tmp_path, count):

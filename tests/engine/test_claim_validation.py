@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from conftest import DELETE, money
-from engine import ClaimError
+from policyconf import ClaimError
 
 AD_ID = "AD-REPAIR"          # claim.id of the `ad_claim` fixture
 SP_ID = "SP-REPAIR"

@@ -17,8 +17,8 @@ from decimal import Decimal
 import cerberus
 import pytest
 
-from dsl.iso import COUNTRIES
-from engine import ClaimError
+from policyconf.dsl.iso import COUNTRIES
+from policyconf import ClaimError
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?\Z")

@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 
 from conftest import EXAMPLES, PRODUCTS, ROOT, money
-from engine.cli import main, parse_json
+from policyconf.engine.cli import main, parse_json
 
 SCRIPT = pathlib.Path(sys.executable).parent / "policyconf"
 

@@ -10,7 +10,7 @@ import os
 import pytest
 
 from conftest import ROOT
-from engine import cli
+from policyconf.engine import cli
 
 CORPUS = ROOT / "tests" / "corpus"
 CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())

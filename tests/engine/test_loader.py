@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from engine import ProductError, load, load_products
-from engine.source import load_document
+from policyconf import ProductError, load, load_products
+from policyconf.engine.source import load_document
 
 MINIMAL = """\
 id: gadget

@@ -2,7 +2,7 @@
 import jsonschema
 
 import schemas
-from engine.schema import PATCH_SCHEMA, PRODUCT_SCHEMA, without_required
+from policyconf.engine.schema import PATCH_SCHEMA, PRODUCT_SCHEMA, without_required
 
 
 def test_schemas_are_valid_draft_2020_12():

@@ -1,7 +1,7 @@
 """`policyconf serve` over real HTTP on 127.0.0.1: every endpoint and status code, hot reload,
 readiness, the load-test script, and schemathesis against the served OpenAPI document.
 
-Each server is `python -m engine.cli serve` in its own process, on a port found free just
+Each server is `python -m policyconf.engine.cli serve` in its own process, on a port found free just
 before, serving a copy of products/ in a temporary directory; it is always stopped at the end.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 
 pytest.importorskip("uvicorn", reason="policyconf serve needs the serve extra (uvicorn)")
 
-from engine.cli import main  # noqa: E402
+from policyconf.engine.cli import main  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTS = ROOT / "products"
@@ -59,7 +59,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self._log_file = open(log, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli", "serve", "--products", str(products), "--host", "127.0.0.1",
+            [sys.executable, "-m", "policyconf.engine.cli", "serve", "--products", str(products), "--host", "127.0.0.1",
              "--port", str(self.port), "--reload-interval", str(reload_interval)],
             cwd=ROOT, stdout=self._log_file, stderr=subprocess.STDOUT)
 

@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 from conftest import PRODUCTS
-from engine import cli, testing
+from policyconf.engine import cli, testing
 
 
 def run_cli(*argv):

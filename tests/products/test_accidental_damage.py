@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import pytest
 
 from conftest import DELETE, money
-from engine import ClaimError
+from policyconf import ClaimError
 
 ITEM_BOUGHT = "2025-01-08"          # item.purchased of the base claim
 POLICY_START = "2025-01-10"

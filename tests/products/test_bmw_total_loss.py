@@ -11,7 +11,7 @@ import json
 import pytest
 
 from conftest import DELETE, money
-from engine import ClaimError
+from policyconf import ClaimError
 
 PRODUCT = "bmw-total-loss"
 VERSION = "2019-11-30"

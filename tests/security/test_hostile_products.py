@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from engine.cli import main
+from policyconf.engine.cli import main
 
 SCRIPT = pathlib.Path(sys.executable).parent / "policyconf"
 MEMORY_LIMIT = 1 << 30              # RLIMIT_AS: 1 GiB

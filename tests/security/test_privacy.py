@@ -6,7 +6,7 @@ import threading
 from datetime import datetime, timezone
 
 from conftest import DELETE
-from engine import AuditLog, canonical_hash, load_products
+from policyconf import AuditLog, canonical_hash, load_products
 
 VIN = "WBA5R1C05LFH12345"
 
@@ -105,7 +105,7 @@ def test_rules_and_definitions_reading_personal_data_are_masked_in_the_trace(tmp
 
 def test_command_line_log_in_input_order_from_every_worker(tmp_path, monkeypatch):
     from conftest import EXAMPLES
-    from engine import cli
+    from policyconf.engine import cli
     claims = [json.loads(p.read_text()) for p in sorted(EXAMPLES.glob("*.json"))]
     lines = [json.dumps(claims[i % len(claims)]) if i % 500 != 3 else "{broken" for i in range(2200)]
     batch = tmp_path / "claims.jsonl"

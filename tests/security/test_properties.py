@@ -5,11 +5,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import PRODUCTS
-from dsl.errors import ExpressionError
-from dsl.parser import parse
-from engine import load_products
-from engine.testing import suite_claims
-from engine.verify import claims
+from policyconf.dsl.errors import ExpressionError
+from policyconf.dsl.parser import parse
+from policyconf import load_products
+from policyconf.engine.testing import suite_claims
+from policyconf.engine.verify import claims
 
 BOOK = load_products(str(PRODUCTS))
 TOKENS = st.sampled_from(["claim.x", "item.price", "(", ")", "[", "]", ",", "+", "-", "*", "/", "==", "<=", "and",

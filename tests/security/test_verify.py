@@ -3,9 +3,10 @@ import io
 import shutil
 
 from conftest import PRODUCTS
-from engine import cli, load_products
-from engine.testing import suite_claims
-from engine.verify import verify
+from policyconf import load_products
+from policyconf.engine import cli
+from policyconf.engine.testing import suite_claims
+from policyconf.engine.verify import verify
 
 
 def test_shipped_products_hold_their_invariants(book):
