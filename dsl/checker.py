@@ -1,22 +1,29 @@
-"""Name resolution and type checking, done once when a product loads.
+"""Name resolution and type checking, once, when a product loads: the parse tree to a typed AST.
 
-`Scope` says what an expression may read: the claim fields a product declares,
-its definitions, tables, band schedules and event groups.  `check` returns
-the type of an expression and the problems found (all of them, not the first),
-and leaves, for the compiler, what each name resolved to.
+A `Scope` says what one use of an expression may read, explicitly: the claim fields a product
+declares, and, where the use allows them, its definitions (with their types, already checked),
+its tables and band schedules, its event groups, and the decision's values. A `required_when`
+condition gets a scope of claim fields only, so naming a definition there is a load error at
+its position, by construction, not a surprise when a claim is decided.
+
+`check` returns the typed AST (`dsl.typed`: every node with its type, every name resolved)
+and every problem found, not only the first. It never calls back into its caller.
 """
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable
+from decimal import Decimal
+from typing import Mapping
 
 from . import ast
+from . import typed as T
 from . import types as t
-from .errors import (CURRENCY, CYCLE, TYPE, UNKNOWN_CODE, UNKNOWN_FIELD, UNKNOWN_FUNCTION,
-                     UNKNOWN_NAME, BAD_LITERAL, ExpressionError)
+from .errors import (CURRENCY, TYPE, UNKNOWN_CODE, UNKNOWN_FIELD, UNKNOWN_FUNCTION, UNKNOWN_NAME, BAD_LITERAL,
+                     ExpressionError)
 from .iso import COUNTRIES, MINOR_UNITS
+from .values import Duration, Money
 
 CLAIM_ROOTS = ("policy", "item", "claim")
 FUNCTIONS = ("abs", "days_between", "has", "len", "max", "min", "months_between", "round")
@@ -24,7 +31,7 @@ KEYWORDS = frozenset({"if", "then", "else", "and", "or", "not", "in", "true", "f
 
 
 def suggest(name: str, candidates) -> str:
-    """' (did you mean "x"?)' or ''."""
+    """"; did you mean 'x'?" or ''."""
     match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f"; did you mean '{match[0]}'?" if match else ""
 
@@ -35,105 +42,112 @@ class FieldInfo:
     may_be_absent: bool = False     # optional without a default: has() applies
 
 
-@dataclass
+@dataclass(frozen=True)
 class Scope:
-    """What expressions of one product may name.  Built by the product loader."""
-    fields: dict[str, FieldInfo] = field(default_factory=dict)
-    tables: dict[str, t.Type] = field(default_factory=dict)        # Table or Bands types
-    event_groups: dict[str, frozenset[str]] = field(default_factory=dict)
-    # the decision's values (`decision.payout`...), readable by invariants only
-    decision: dict[str, t.Type] = field(default_factory=dict)
-    # name -> callable returning the definition's type (it checks the definition once)
-    definitions: dict[str, Callable[[], t.Type]] = field(default_factory=dict)
+    """What one use of an expression may read.
+
+    `reads` describes the use for messages ("a required_when condition reads claim fields
+    only"); `elsewhere` names what the product has that this use may not read (name -> what it
+    is), so that the message says why a name that exists is refused here.
+    """
+    fields: Mapping[str, FieldInfo] = field(default_factory=dict)
+    definitions: Mapping[str, t.Type] = field(default_factory=dict)
+    tables: Mapping[str, t.Type] = field(default_factory=dict)        # Table or Bands types
+    event_groups: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    decision: Mapping[str, t.Type] = field(default_factory=dict)      # `decision.payout`...
+    reads: str = ""
+    elsewhere: Mapping[str, str] = field(default_factory=dict)
 
     def names(self) -> list[str]:
         return sorted(set(self.tables) | set(self.definitions))
 
 
-@dataclass
-class Resolution:
-    """What the checker learnt, for the compiler: keyed by id() of AST nodes."""
-    kinds: dict[int, str] = field(default_factory=dict)        # Path: field/definition/table/events
-    types: dict[int, t.Type] = field(default_factory=dict)
-    dates: dict[int, date] = field(default_factory=dict)
-    zero_money: set[int] = field(default_factory=set)          # literal 0 used as money
-    definitions_used: set[str] = field(default_factory=set)
-    fields_used: set[str] = field(default_factory=set)
+def check(node: ast.Node, scope: Scope, expect: t.Type | None = None,
+          what: str = "expression") -> tuple[T.Expr | None, list[ExpressionError]]:
+    """The typed AST of `node` (None when there are problems) and every problem found."""
+    checker = _Checker(scope)
+    typed = checker.check(node, expect, what)
+    if checker.problems or any(sub.type == t.ERROR for sub in T.walk(typed)):
+        return None, checker.problems       # with no problems: it reads what failed elsewhere (reported there)
+    return typed, []
 
 
-class Checker:
+class _Checker:
     def __init__(self, scope: Scope):
         self.scope = scope
         self.problems: list[ExpressionError] = []
-        self.resolution = Resolution()
 
-    # -- entry points -------------------------------------------------------
-    def check(self, node: ast.Node, expect: t.Type | None = None, what: str = "expression") -> t.Type:
+    # -- entry point ------------------------------------------------------------
+    def check(self, node: ast.Node, expect: t.Type | None, what: str) -> T.Expr:
         if isinstance(expect, t.Money) and _is_zero(node):
-            self.resolution.zero_money.add(id(node))
-            return expect
+            return _zero_money(node, expect)
         result = self._check(node)
-        if expect is not None and result != t.ERROR and not _fits(result, expect):
-            self._error(TYPE, f"{what} must be {_a(expect)}, not {_a(result)}", node)
+        if expect is not None and result.type != t.ERROR and not _fits(result.type, expect):
+            self._error(TYPE, f"{what} must be {_a(expect)}, not {_a(result.type)}", node)
         return result
 
-    # -- helpers ------------------------------------------------------------
-    def _error(self, code: str, message: str, node: ast.Node) -> t.Type:
+    # -- helpers ----------------------------------------------------------------
+    def _error(self, code: str, message: str, node: ast.Node) -> T.Expr:
         self.problems.append(ExpressionError(code, message, node.line, node.column))
-        return t.ERROR
+        return T.Const(node.line, node.column, t.ERROR, None)
 
-    def _check(self, node: ast.Node) -> t.Type:
-        method = getattr(self, "_" + type(node).__name__)
-        result = method(node)
-        self.resolution.types[id(node)] = result
-        return result
+    def _check(self, node: ast.Node) -> T.Expr:
+        return getattr(self, "_" + type(node).__name__)(node)
 
-    # -- literals -----------------------------------------------------------
-    def _Number(self, node: ast.Number) -> t.Type:
-        return t.INTEGER if isinstance(node.value, int) else t.NUMBER
+    # -- literals ---------------------------------------------------------------
+    def _Number(self, node: ast.Number) -> T.Expr:
+        return T.Const(node.line, node.column, t.INTEGER if isinstance(node.value, int) else t.NUMBER, node.value)
 
-    def _Percent(self, node: ast.Percent) -> t.Type:
-        return t.NUMBER
+    def _Percent(self, node: ast.Percent) -> T.Expr:
+        return T.Const(node.line, node.column, t.NUMBER, node.value)
 
-    def _MoneyLit(self, node: ast.MoneyLit) -> t.Type:
+    def _MoneyLit(self, node: ast.MoneyLit) -> T.Expr:
         if node.currency not in MINOR_UNITS:
             return self._error(CURRENCY, f"'{node.currency}' is not an ISO 4217 currency code", node)
         places = MINOR_UNITS[node.currency]
         if -node.amount.as_tuple().exponent > places:
             return self._error(BAD_LITERAL, f"{node.amount} {node.currency} has more decimals than "
                                             f"{node.currency} has ({places})", node)
-        return t.Money(node.currency)
+        return T.Const(node.line, node.column, t.Money(node.currency), Money(node.amount, node.currency))
 
-    def _DurationLit(self, node: ast.DurationLit) -> t.Type:
-        return t.DURATION
+    def _DurationLit(self, node: ast.DurationLit) -> T.Expr:
+        value = Duration(months=node.count) if node.unit == "months" else Duration(days=node.count)
+        return T.Const(node.line, node.column, t.DURATION, value)
 
-    def _DateLit(self, node: ast.DateLit) -> t.Type:
+    def _DateLit(self, node: ast.DateLit) -> T.Expr:
         try:
-            self.resolution.dates[id(node)] = date.fromisoformat(node.text)
+            value = date.fromisoformat(node.text)
         except ValueError:
             return self._error(BAD_LITERAL, f"{node.text} is not a calendar date", node)
-        return t.DATE
+        return T.Const(node.line, node.column, t.DATE, value)
 
-    def _String(self, node: ast.String) -> t.Type:
-        return t.Text("text", frozenset([node.value]))
+    def _String(self, node: ast.String) -> T.Expr:
+        return T.Const(node.line, node.column, t.Text("text", frozenset([node.value])), node.value)
 
-    def _Bool(self, node: ast.Bool) -> t.Type:
-        return t.BOOL
+    def _Bool(self, node: ast.Bool) -> T.Expr:
+        return T.Const(node.line, node.column, t.BOOL, node.value)
 
-    def _ListExpr(self, node: ast.ListExpr) -> t.Type:
+    def _ListExpr(self, node: ast.ListExpr) -> T.Expr:
         if not node.items:
-            return t.ListOf(t.ERROR)
-        item_types = [self._check(item) for item in node.items]
-        result = item_types[0]
-        for item, item_type in zip(node.items[1:], item_types[1:]):
-            joined = t.unify(result, item_type)
+            return T.ListOf(node.line, node.column, t.ListOf(t.ERROR), ())
+        items = [self._check(item) for item in node.items]
+        result = items[0].type
+        for source, item in zip(node.items[1:], items[1:]):
+            joined = t.unify(result, item.type)
             if joined is None:
-                return self._error(TYPE, f"a list cannot mix {result} and {item_type}", item)
+                return self._error(TYPE, f"a list cannot mix {result} and {item.type}", source)
             result = joined
-        return t.ListOf(result)
+        return T.ListOf(node.line, node.column, t.ListOf(result), tuple(items))
 
-    # -- names --------------------------------------------------------------
-    def _Path(self, node: ast.Path) -> t.Type:
+    # -- names ------------------------------------------------------------------
+    def _refused(self, name: str, node: ast.Node) -> T.Expr | None:
+        """A name the product has but this use may not read: say so, and why."""
+        kind = self.scope.elsewhere.get(name)
+        if kind is None:
+            return None
+        return self._error(UNKNOWN_NAME, f"{self.scope.reads or 'this expression'}; '{name}' is {kind}", node)
+
+    def _Path(self, node: ast.Path) -> T.Expr:
         dotted = node.dotted
         root = node.parts[0]
         if root in CLAIM_ROOTS:
@@ -144,79 +158,82 @@ class Checker:
             if info.type == t.OBJECT:
                 return self._error(TYPE, f"'{dotted}' is an object; read one of its fields, "
                                          f"or test it with has({dotted})", node)
-            self.resolution.kinds[id(node)] = "field"
-            self.resolution.fields_used.add(dotted)
-            return info.type
-        if root == "decision" and self.scope.decision:
+            return T.FieldRef(node.line, node.column, info.type, dotted, info.may_be_absent)
+        if root == "decision" and len(node.parts) > 1:
             name = ".".join(node.parts[1:])
+            if not self.scope.decision:
+                return self._refused("decision", node) or self._error(
+                    UNKNOWN_NAME, "decision values (decision.payout, ...) can only be read by invariants", node)
             if name not in self.scope.decision:
                 return self._error(UNKNOWN_NAME, f"unknown decision value '{name}'"
                                    + suggest(name, self.scope.decision)
                                    + f" (decision values: {', '.join(sorted(self.scope.decision))})", node)
-            self.resolution.kinds[id(node)] = "decision"
-            return self.scope.decision[name]
-        if root == "events":
+            return T.DecisionRef(node.line, node.column, self.scope.decision[name], name)
+        if root == "events" and len(node.parts) > 1:
             group = ".".join(node.parts[1:])
             if group not in self.scope.event_groups:
-                return self._error(UNKNOWN_NAME, f"unknown event group '{group}'"
-                                   + suggest(group, self.scope.event_groups), node)
-            self.resolution.kinds[id(node)] = "events"
-            return t.ListOf(t.Text("event", self.scope.event_groups[group]))
+                return self._refused("events", node) or self._error(
+                    UNKNOWN_NAME, f"unknown event group '{group}'" + suggest(group, self.scope.event_groups), node)
+            members = self.scope.event_groups[group]
+            return T.Const(node.line, node.column, t.ListOf(t.Text("event", members)), members)
         if len(node.parts) > 1:
             return self._error(UNKNOWN_NAME, f"unknown name '{dotted}': only claim fields "
                                "(policy., item., claim.) and events. have parts", node)
         if root in self.scope.tables:
-            self.resolution.kinds[id(node)] = "table"
-            return self.scope.tables[root]
+            return self._error(TYPE, f"'{root}' is a table: look a row up with {root}[key]", node)
         if root in self.scope.definitions:
-            self.resolution.kinds[id(node)] = "definition"
-            self.resolution.definitions_used.add(root)
-            try:
-                return self.scope.definitions[root]()
-            except _Cycle as cycle:
-                return self._error(CYCLE, f"'{root}' depends on itself ({cycle})", node)
+            return T.DefinitionRef(node.line, node.column, self.scope.definitions[root], root)
         if root in FUNCTIONS:
             return self._error(TYPE, f"'{root}' is a function; call it: {root}(...)", node)
-        return self._error(UNKNOWN_NAME, f"unknown name '{root}'" + suggest(root, self.scope.names()), node)
+        return self._refused(root, node) or self._error(
+            UNKNOWN_NAME, f"unknown name '{root}'" + suggest(root, self.scope.names()), node)
 
-    def _Call(self, node: ast.Call) -> t.Type:
+    def _Call(self, node: ast.Call) -> T.Expr:
         name = node.name
         if name not in FUNCTIONS:
             return self._error(UNKNOWN_FUNCTION, f"unknown function '{name}'" + suggest(name, FUNCTIONS)
                                + f" (functions: {', '.join(FUNCTIONS)})", node)
         if name == "has":
             return self._has(node)
-        arg_types = [self._check(arg) for arg in node.args]
+        args = [self._check(arg) for arg in node.args]
+        arg_types = [arg.type for arg in args]
         if t.ERROR in arg_types:
-            return t.ERROR
+            return T.Const(node.line, node.column, t.ERROR, None)
+        call = lambda type_, arguments=tuple(args): T.Call(node.line, node.column, type_, name, tuple(arguments))
         if name in ("min", "max"):
-            if not arg_types:
+            if not args:
                 return self._error(TYPE, f"{name}() needs at least one value", node)
-            return self._same_kind(node, list(node.args), arg_types, f"{name}()")
+            joined = self._same_kind(node, list(node.args), args, f"{name}()")
+            if joined is None:
+                return T.Const(node.line, node.column, t.ERROR, None)
+            kind, items = joined
+            if len(items) == 1:
+                return items[0]
+            return call(kind, items)
         if name == "abs":
-            if len(arg_types) != 1 or not (t.is_numeric(arg_types[0]) or isinstance(arg_types[0], t.Money)):
+            if len(args) != 1 or not (t.is_numeric(arg_types[0]) or isinstance(arg_types[0], t.Money)):
                 return self._error(TYPE, "abs() takes one number or amount", node)
-            return arg_types[0]
+            return call(arg_types[0])
         if name in ("days_between", "months_between"):
-            if len(arg_types) != 2 or any(a != t.DATE for a in arg_types):
+            if len(args) != 2 or any(a != t.DATE for a in arg_types):
                 got = ", ".join(str(a) for a in arg_types)
                 return self._error(TYPE, f"{name}() takes two dates (from, to), not ({got})", node)
-            return t.INTEGER
+            return call(t.INTEGER)
         if name == "len":
-            if len(arg_types) != 1 or not isinstance(arg_types[0], t.ListOf):
+            if len(args) != 1 or not isinstance(arg_types[0], t.ListOf):
                 return self._error(TYPE, "len() takes one list", node)
-            return t.INTEGER
+            return call(t.INTEGER)
         if name == "round":
-            if len(arg_types) == 1 and isinstance(arg_types[0], t.Money):
-                return arg_types[0]
-            if len(arg_types) == 2 and t.is_numeric(arg_types[0]) and arg_types[1] == t.INTEGER \
+            if len(args) == 1 and isinstance(arg_types[0], t.Money):
+                return call(arg_types[0])
+            if len(args) == 2 and t.is_numeric(arg_types[0]) and arg_types[1] == t.INTEGER \
                     and isinstance(node.args[1], ast.Number):
-                return t.NUMBER
+                return call(t.NUMBER)
             return self._error(TYPE, "round() takes an amount (rounded half-up to its currency's minor unit) "
                                      "or a number and a whole number of places, e.g. round(rate, 2)", node)
         raise AssertionError(name)  # pragma: no cover
 
-    def _has(self, node: ast.Call) -> t.Type:
+    def _has(self, node: ast.Call) -> T.Expr:
         if len(node.args) != 1 or not isinstance(node.args[0], ast.Path) or \
                 node.args[0].parts[0] not in CLAIM_ROOTS:
             return self._error(TYPE, "has() takes one claim field, e.g. has(claim.replacement)", node)
@@ -228,120 +245,140 @@ class Checker:
         if not info.may_be_absent:
             return self._error(TYPE, f"'{path.dotted}' is always present (it is required or has a "
                                      "default): has() would always be true", path)
-        self.resolution.kinds[id(path)] = "field"
-        self.resolution.fields_used.add(path.dotted)
-        return t.BOOL
+        return T.Has(node.line, node.column, t.BOOL, path.dotted)
 
-    def _same_kind(self, node, args, arg_types, what) -> t.Type:
-        """min/max and if/else branches: one kind of value; a literal 0 can be money."""
-        money = [a for a in arg_types if isinstance(a, t.Money)]
+    def _same_kind(self, node: ast.Node, sources: list, args: list[T.Expr],
+                   what: str) -> tuple[t.Type, tuple[T.Expr, ...]] | None:
+        """min/max and if/else branches: one kind of value; a literal 0 can be money.
+
+        Returns the kind the values share and the values (a zero among amounts made money), or
+        None after reporting why they do not fit together.
+        """
+        money = [a.type for a in args if isinstance(a.type, t.Money)]
         result = None
-        for arg, arg_type in zip(args, arg_types):
-            if money and _is_zero(arg):
-                self.resolution.zero_money.add(id(arg))
+        items = []
+        for source, arg in zip(sources, args):
+            if money and _is_zero(source):
+                items.append(_zero_money(source, money[0]))
                 continue
-            joined = arg_type if result is None else t.unify(result, arg_type)
+            items.append(arg)
+            joined = arg.type if result is None else t.unify(result, arg.type)
             if joined is None:
-                if isinstance(result, t.Money) and isinstance(arg_type, t.Money):
-                    return self._error(CURRENCY, f"{what} mixes {result.currency} and {arg_type.currency}", arg)
-                return self._error(TYPE, f"{what} mixes {result} and {arg_type}", arg)
+                if isinstance(result, t.Money) and isinstance(arg.type, t.Money):
+                    self._error(CURRENCY, f"{what} mixes {result.currency} and {arg.type.currency}", source)
+                else:
+                    self._error(TYPE, f"{what} mixes {result} and {arg.type}", source)
+                return None
             result = joined
         if result is None:          # only zeros
             result = money[0]
         if not (t.is_numeric(result) or isinstance(result, t.Money) or result in (t.DATE, t.DURATION)) \
                 and what != "if/else":
-            return self._error(TYPE, f"{what} compares numbers, amounts or dates, not {result}", node)
-        return result
+            self._error(TYPE, f"{what} compares numbers, amounts or dates, not {result}", node)
+            return None
+        return result, tuple(items)
 
-    def _Index(self, node: ast.Index) -> t.Type:
-        target = self._check(node.target)
+    def _Index(self, node: ast.Index) -> T.Expr:
+        target = node.target
+        if not (isinstance(target, ast.Path) and len(target.parts) == 1 and target.parts[0] in self.scope.tables):
+            checked = self._check(target)
+            if checked.type == t.ERROR:
+                return checked
+            return self._error(TYPE, f"only tables and band schedules can be looked up with [...], "
+                                     f"not {checked.type}", target)
+        name = target.parts[0]
+        table = self.scope.tables[name]
         key = self._check(node.key)
-        if t.ERROR in (target, key):
-            return t.ERROR
-        if isinstance(target, t.Table):
-            if not isinstance(key, t.Text):
-                return self._error(TYPE, f"this table is looked up by {target.key}, not {key}", node.key)
-            return target.value
-        if isinstance(target, t.Bands):
-            if not t.is_numeric(key):
-                return self._error(TYPE, f"a band schedule is looked up by a number, not {key}", node.key)
-            return target.value
-        return self._error(TYPE, f"only tables and band schedules can be looked up with [...], not {target}",
-                           node.target)
+        if key.type == t.ERROR or table == t.ERROR:
+            return T.Const(node.line, node.column, t.ERROR, None)
+        if isinstance(table, t.Table):
+            if not isinstance(key.type, t.Text):
+                return self._error(TYPE, f"this table is looked up by {table.key}, not {key.type}", node.key)
+            return T.Lookup(node.line, node.column, table.value, name, key)
+        if isinstance(table, t.Bands):
+            if not t.is_numeric(key.type):
+                return self._error(TYPE, f"a band schedule is looked up by a number, not {key.type}", node.key)
+            return T.Lookup(node.line, node.column, table.value, name, key)
+        return self._error(TYPE, f"'{name}' cannot be looked up", target)  # pragma: no cover
 
-    # -- operators ----------------------------------------------------------
-    def _Unary(self, node: ast.Unary) -> t.Type:
+    # -- operators --------------------------------------------------------------
+    def _Unary(self, node: ast.Unary) -> T.Expr:
         operand = self._check(node.operand)
-        if operand == t.ERROR:
-            return t.ERROR
-        if node.op == "not":
-            if operand != t.BOOL:
-                return self._error(TYPE, f"'not' needs a condition (bool), not {operand}", node)
-            return t.BOOL
-        if t.is_numeric(operand) or isinstance(operand, t.Money):
+        if operand.type == t.ERROR:
             return operand
-        return self._error(TYPE, f"cannot negate {_a(operand)}", node)
+        if node.op == "not":
+            if operand.type != t.BOOL:
+                return self._error(TYPE, f"'not' needs a condition (bool), not {operand.type}", node)
+            return T.Unary(node.line, node.column, t.BOOL, "not", operand)
+        if t.is_numeric(operand.type) or isinstance(operand.type, t.Money):
+            return T.Unary(node.line, node.column, operand.type, "neg", operand)
+        return self._error(TYPE, f"cannot negate {_a(operand.type)}", node)
 
-    def _IfThenElse(self, node: ast.IfThenElse) -> t.Type:
+    def _IfThenElse(self, node: ast.IfThenElse) -> T.Expr:
         condition = self._check(node.condition)
         then = self._check(node.then)
         otherwise = self._check(node.otherwise)
-        if condition != t.ERROR and condition != t.BOOL:
-            self._error(TYPE, f"the condition after 'if' must be a bool, not {condition}", node.condition)
-        if t.ERROR in (then, otherwise):
-            return t.ERROR
-        return self._same_kind(node, [node.then, node.otherwise], [then, otherwise], "if/else")
+        if condition.type != t.ERROR and condition.type != t.BOOL:
+            self._error(TYPE, f"the condition after 'if' must be a bool, not {condition.type}", node.condition)
+        if t.ERROR in (then.type, otherwise.type, condition.type):
+            return T.Const(node.line, node.column, t.ERROR, None)
+        branches = self._same_kind(node, [node.then, node.otherwise], [then, otherwise], "if/else")
+        if branches is None:
+            return T.Const(node.line, node.column, t.ERROR, None)
+        kind, (then, otherwise) = branches
+        return T.Choice(node.line, node.column, kind, condition, then, otherwise)
 
-    def _Binary(self, node: ast.Binary) -> t.Type:
+    def _Binary(self, node: ast.Binary) -> T.Expr:
         op = node.op
         left = self._check(node.left)
         right = self._check(node.right)
-        if t.ERROR in (left, right):
-            return t.ERROR
+        if t.ERROR in (left.type, right.type):
+            return T.Const(node.line, node.column, t.ERROR, None)
         symbol = ast.OPERATOR_TEXT[op]
         if op in ("and", "or"):
-            for side, side_type in ((node.left, left), (node.right, right)):
-                if side_type != t.BOOL:
-                    return self._error(TYPE, f"'{symbol}' joins conditions (bool), not {side_type}", side)
-            return t.BOOL
+            for side, checked in ((node.left, left), (node.right, right)):
+                if checked.type != t.BOOL:
+                    return self._error(TYPE, f"'{symbol}' joins conditions (bool), not {checked.type}", side)
+            return T.Binary(node.line, node.column, t.BOOL, op, left, right)
         if op in ("in", "not_in"):
             return self._membership(node, left, right, symbol)
         if op in ("eq", "ne", "lt", "le", "gt", "ge"):
             return self._comparison(node, left, right, symbol)
         return self._arithmetic(node, op, left, right, symbol)
 
-    def _membership(self, node, left, right, symbol) -> t.Type:
-        if not isinstance(right, t.ListOf):
-            return self._error(TYPE, f"'{symbol}' needs a list on its right, not {right}", node.right)
-        if right.item == t.ERROR:
-            return t.BOOL
-        if t.unify(left, right.item) is None:
-            return self._error(TYPE, f"cannot look for {_a(left)} in a {right}", node)
-        self._check_codes(node.left, left, right.item)
-        self._check_codes(node.right, right.item, left)
-        return t.BOOL
+    def _membership(self, node, left, right, symbol) -> T.Expr:
+        if not isinstance(right.type, t.ListOf):
+            return self._error(TYPE, f"'{symbol}' needs a list on its right, not {right.type}", node.right)
+        result = T.Binary(node.line, node.column, t.BOOL, node.op, left, right)
+        if right.type.item == t.ERROR:          # the empty list
+            return result
+        if t.unify(left.type, right.type.item) is None:
+            return self._error(TYPE, f"cannot look for {_a(left.type)} in a {right.type}", node)
+        self._check_codes(node.left, left.type, right.type.item)
+        self._check_codes(node.right, right.type.item, left.type)
+        return result
 
-    def _comparison(self, node, left, right, symbol) -> t.Type:
-        if isinstance(left, t.Money) and isinstance(right, t.Money):
-            if left.currency and right.currency and left.currency != right.currency:
-                return self._error(CURRENCY, f"cannot compare {left.currency} with {right.currency}", node)
-            return t.BOOL
-        if isinstance(left, t.Money) and _is_zero(node.right):
-            self.resolution.zero_money.add(id(node.right))
-            return t.BOOL
-        if isinstance(right, t.Money) and _is_zero(node.left):
-            self.resolution.zero_money.add(id(node.left))
-            return t.BOOL
-        joined = t.unify(left, right)
+    def _comparison(self, node, left, right, symbol) -> T.Expr:
+        def compared(left, right):
+            return T.Binary(node.line, node.column, t.BOOL, node.op, left, right)
+        if isinstance(left.type, t.Money) and isinstance(right.type, t.Money):
+            if left.type.currency and right.type.currency and left.type.currency != right.type.currency:
+                return self._error(CURRENCY, f"cannot compare {left.type.currency} with {right.type.currency}", node)
+            return compared(left, right)
+        if isinstance(left.type, t.Money) and _is_zero(node.right):
+            return compared(left, _zero_money(node.right, left.type))
+        if isinstance(right.type, t.Money) and _is_zero(node.left):
+            return compared(_zero_money(node.left, right.type), right)
+        joined = t.unify(left.type, right.type)
         if joined is None:
-            return self._error(TYPE, f"cannot compare {_a(left)} with {_a(right)}", node)
+            return self._error(TYPE, f"cannot compare {_a(left.type)} with {_a(right.type)}", node)
         if symbol not in ("==", "!=") and not (t.is_numeric(joined) or joined in (t.DATE,)):
             return self._error(TYPE, f"'{symbol}' orders numbers, amounts and dates, not {joined}", node)
         if isinstance(joined, t.ListOf) or joined == t.BOOL and symbol not in ("==", "!="):
             return self._error(TYPE, f"cannot compare with '{symbol}' here", node)
-        self._check_codes(node.right, right, left)
-        self._check_codes(node.left, left, right)
-        return t.BOOL
+        self._check_codes(node.right, right.type, left.type)
+        self._check_codes(node.left, left.type, right.type)
+        return compared(left, right)
 
     def _check_codes(self, literal_node, literal_type, field_type) -> None:
         """A string literal compared with a coded field must be one of its codes."""
@@ -363,52 +400,57 @@ class Checker:
                 self._error(UNKNOWN_CODE, f"'{value}' is not {_a(field_type.kind)} this product knows"
                             + suggest(value, field_type.values), item)
 
-    def _arithmetic(self, node, op, left, right, symbol) -> t.Type:
-        money_l, money_r = isinstance(left, t.Money), isinstance(right, t.Money)
+    def _arithmetic(self, node, op, left, right, symbol) -> T.Expr:
+        lt, rt = left.type, right.type
+        money_l, money_r = isinstance(lt, t.Money), isinstance(rt, t.Money)
+
+        def result(type_):
+            return T.Binary(node.line, node.column, type_, op, left, right)
         if op in ("add", "sub"):
-            if t.is_numeric(left) and t.is_numeric(right):
-                return t.INTEGER if left == right == t.INTEGER else t.NUMBER
+            if t.is_numeric(lt) and t.is_numeric(rt):
+                return result(t.INTEGER if lt == rt == t.INTEGER else t.NUMBER)
             if money_l and money_r:
-                joined = t.unify(left, right)
+                joined = t.unify(lt, rt)
                 if joined is None:
                     return self._error(CURRENCY, f"cannot {'add' if op == 'add' else 'subtract'} "
-                                                 f"{right.currency} {'to' if op == 'add' else 'from'} "
-                                                 f"{left.currency}", node)
-                return joined
-            if left == t.DATE and right == t.DURATION:
-                return t.DATE
-            if op == "add" and left == t.DURATION and right == t.DATE:
-                return t.DATE
-            if op == "sub" and left == t.DATE and right == t.DATE:
+                                                 f"{rt.currency} {'to' if op == 'add' else 'from'} "
+                                                 f"{lt.currency}", node)
+                return result(joined)
+            if lt == t.DATE and rt == t.DURATION:
+                return result(t.DATE)
+            if op == "add" and lt == t.DURATION and rt == t.DATE:
+                return result(t.DATE)
+            if op == "sub" and lt == t.DATE and rt == t.DATE:
                 return self._error(TYPE, "subtracting dates is ambiguous: use days_between(from, to) "
                                          "or months_between(from, to)", node)
         if op == "mul":
-            if t.is_numeric(left) and t.is_numeric(right):
-                return t.INTEGER if left == right == t.INTEGER else t.NUMBER
-            if money_l and t.is_numeric(right):
-                return left
-            if t.is_numeric(left) and money_r:
-                return right
+            if t.is_numeric(lt) and t.is_numeric(rt):
+                return result(t.INTEGER if lt == rt == t.INTEGER else t.NUMBER)
+            if money_l and t.is_numeric(rt):
+                return result(lt)
+            if t.is_numeric(lt) and money_r:
+                return result(rt)
             if money_l and money_r:
                 return self._error(TYPE, "cannot multiply an amount by an amount", node)
         if op == "div":
-            if t.is_numeric(left) and t.is_numeric(right):
-                return t.NUMBER
-            if money_l and t.is_numeric(right):
-                return left
+            if t.is_numeric(lt) and t.is_numeric(rt):
+                return result(t.NUMBER)
+            if money_l and t.is_numeric(rt):
+                return result(lt)
             if money_l and money_r:
-                if left.currency and right.currency and left.currency != right.currency:
-                    return self._error(CURRENCY, f"cannot divide {left.currency} by {right.currency}", node)
-                return t.NUMBER
-        return self._error(TYPE, f"cannot use '{symbol}' on {_a(left)} and {_a(right)}", node)
-
-
-class _Cycle(Exception):
-    pass
+                if lt.currency and rt.currency and lt.currency != rt.currency:
+                    return self._error(CURRENCY, f"cannot divide {lt.currency} by {rt.currency}", node)
+                return result(t.NUMBER)
+        return self._error(TYPE, f"cannot use '{symbol}' on {_a(lt)} and {_a(rt)}", node)
 
 
 def _is_zero(node: ast.Node) -> bool:
     return isinstance(node, ast.Number) and node.value == 0
+
+
+def _zero_money(node: ast.Node, like: t.Money) -> T.Const:
+    """A bare 0 where an amount is meant: an amount of zero in the currency of what it meets."""
+    return T.Const(node.line, node.column, t.Money(like.currency), Money(Decimal(0), None))
 
 
 def _fits(actual: t.Type, expected: t.Type) -> bool:
@@ -428,12 +470,4 @@ def _a(type_: t.Type) -> str:
     return ("an " if name[0] in "aeiou" else "a ") + name
 
 
-def check_expression(node: ast.Node, scope: Scope, expect: t.Type | None = None,
-                     what: str = "expression") -> tuple[t.Type, Resolution, list[ExpressionError]]:
-    checker = Checker(scope)
-    result = checker.check(node, expect, what)
-    return result, checker.resolution, checker.problems
-
-
-__all__ = ["Scope", "FieldInfo", "Resolution", "check_expression", "suggest", "CLAIM_ROOTS",
-           "FUNCTIONS", "KEYWORDS", "_Cycle"]
+__all__ = ["Scope", "FieldInfo", "check", "suggest", "CLAIM_ROOTS", "FUNCTIONS", "KEYWORDS"]

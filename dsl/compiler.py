@@ -1,56 +1,36 @@
-"""Typed AST to Python, once, at load.
+"""The typed (and folded) AST to a Python function, once, at load.
 
-Each expression becomes Python source over three names: `V` (the claim's
-validated field values, by dotted path), `D` (the product's definitions,
-computed lazily per claim) and `K` (the constants of this expression).  Text
-from a product file never enters the source: literals go to `K`, and the only
-names written into it are field paths and definition names, which the grammar
-restricts to `[a-z_][a-zA-Z0-9_]*` parts.  The source is compiled with
-`compile()` against a namespace that holds only the allowed functions and no
-builtins.  Constant sub-expressions are folded at load, with the same
-semantics as at run time; a constant division by zero is a load error.
+Each expression becomes the source of `lambda V, D: ...` over three names: `V` (the claim's
+validated field values, by dotted path), `D` (the evaluation environment: the product's
+definitions, computed on first use, and where lookups report what they used; see
+`dsl.runtime.Environment`) and `K` (this expression's constants). Text from a product file
+never enters the source: literals go to `K`, and the only names written into it are field
+paths and definition names as `repr()` string keys. The source is compiled against a namespace
+that holds only the run-time operations (`dsl.runtime`) and no builtins.
+
+The code object is compiled with the product file's name and the expression's line in it, so
+a traceback through a product's code points at the YAML line (the engine registers the file's
+text in `linecache`); operations that can fail for a claim (a division, a lookup, reading an
+optional field) are given the position of their sub-expression in the file, which the
+`EvaluationError` they raise carries.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, DecimalException
 from typing import Any, Callable
 
-from . import ast
-from . import types as t
-from .checker import Resolution
-from .errors import DIVISION_BY_ZERO, TOO_DEEP, ExpressionError
-from .values import Duration, Money, days_between, months_between
+from . import runtime
+from . import typed as T
+from .errors import TOO_DEEP, ExpressionError
 
-def _extreme(pick):
-    def extreme(*values):
-        result = pick(values)
-        if type(result) is Money and result.currency is None:    # a bare 0 won: give it the currency
-            for value in values:
-                if type(value) is Money and value.currency is not None:
-                    return Money(result.amount, value.currency, value.source)
-        return result
-    extreme.__name__ = pick.__name__
-    return extreme
-
-
-def _round(value, places=None):
-    """Half-up: an amount to its currency's minor unit, a number to `places` decimals."""
-    if isinstance(value, Money):
-        return value.rounded()
-    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-
+Locate = Callable[[int, int], tuple]          # (line, column) in the expression -> (file, line, column)
 
 _NAMESPACE = {
     "__builtins__": {},
-    "round": _round,
-    "_D": Decimal,
-    "min": _extreme(min),
-    "max": _extreme(max),
-    "abs": abs,
-    "len": len,
-    "_days_between": days_between,
-    "_months_between": months_between,
+    "_lookup": runtime.lookup,
+    "_given": runtime.given,
+    "_div": runtime.divide,
+    **{f"_{name}": function for name, function in runtime.FUNCTIONS.items()},
 }
 
 _OPS = {"add": "+", "sub": "-", "mul": "*", "eq": "==", "ne": "!=", "lt": "<", "le": "<=",
@@ -64,7 +44,7 @@ class Compiled:
     source: str
     is_constant: bool
     constant: Any = None
-    reads: tuple[str, ...] = ()           # claim fields and definitions it reads, for the trace
+    reads: tuple[str, ...] = ()           # claim fields, then definitions, it reads (for the trace)
 
 
 # Python's operator precedence, lowest first: the source gets parentheses only where they are
@@ -77,171 +57,103 @@ _PRECEDENCE = {"or": OR, "and": AND, "eq": COMPARE, "ne": COMPARE, "lt": COMPARE
 
 
 class _Code:
-    __slots__ = ("text", "const", "prec", "index")
+    __slots__ = ("text", "prec")
 
-    def __init__(self, text: str, const: bool, prec: int = ATOM, index: int | None = None):
+    def __init__(self, text: str, prec: int = ATOM):
         self.text = text
-        self.const = const
         self.prec = prec
-        self.index = index          # K[index] when the code is exactly one constant
 
     def at(self, prec: int) -> str:
         """The text, in parentheses if it binds less tightly than `prec` needs."""
         return self.text if self.prec >= prec else f"({self.text})"
 
 
-class Compiler:
-    def __init__(self, resolution: Resolution, constants: dict[str, Any]):
-        self.resolution = resolution
-        self.named = constants         # tables, band schedules, event groups by name
+class _Emitter:
+    def __init__(self, tables: dict[str, Any], locate: Locate | None):
+        self.tables = tables
+        self.locate = locate or (lambda line, column: None)
         self.K: list[Any] = []
 
-    def constant(self, value: Any) -> _Code:
+    def constant(self, value: Any) -> str:
         self.K.append(value)
-        return _Code(f"K[{len(self.K) - 1}]", True, ATOM, len(self.K) - 1)
+        return f"K[{len(self.K) - 1}]"
 
-    def emit(self, node: ast.Node) -> _Code:
-        if id(node) in self.resolution.zero_money:
-            return self.constant(Money(Decimal(0), None))
-        code = getattr(self, "_" + type(node).__name__)(node)
-        if code.const and code.index is None and code.text not in ("True", "False"):
-            code = self.constant(self._fold(node, code))
-        return code
+    def where(self, node: T.Expr) -> str:
+        return self.constant(self.locate(node.line, node.column))
 
-    def _fold(self, node: ast.Node, code: _Code) -> Any:
-        function = eval(compile(f"lambda K: {code.text}", "<constant>", "eval"), _NAMESPACE)  # noqa: S307 - our own generated source
-        try:
-            return function(self.K)
-        except (ZeroDivisionError, DecimalException) as error:
-            if is_division_by_zero(error):
-                raise ExpressionError(DIVISION_BY_ZERO, "division by zero", node.line, node.column) from None
-            raise ExpressionError(DIVISION_BY_ZERO, f"invalid arithmetic: {type(error).__name__}",
-                                  node.line, node.column) from None
+    def emit(self, node: T.Expr) -> _Code:
+        return getattr(self, "_" + type(node).__name__)(node)
 
-    # -- literals -----------------------------------------------------------
-    def _Number(self, node):
-        return self.constant(node.value)
+    def _Const(self, node: T.Const) -> _Code:
+        if node.value is True or node.value is False:
+            return _Code("True" if node.value else "False")
+        return _Code(self.constant(node.value))
 
-    def _Percent(self, node):
-        return self.constant(node.value)
+    def _FieldRef(self, node: T.FieldRef) -> _Code:
+        if node.may_be_absent:
+            return _Code(f"_given(V[{node.path!r}], {node.path!r}, {self.where(node)})")
+        return _Code(f"V[{node.path!r}]")
 
-    def _MoneyLit(self, node):
-        return self.constant(Money(node.amount, node.currency))
+    def _Has(self, node: T.Has) -> _Code:
+        return _Code(f"V[{node.path!r}] is not None", COMPARE)
 
-    def _DurationLit(self, node):
-        if node.unit == "months":
-            return self.constant(Duration(months=node.count))
-        return self.constant(Duration(days=node.count))
+    def _DefinitionRef(self, node: T.DefinitionRef) -> _Code:
+        return _Code(f"D[{node.name!r}]")
 
-    def _DateLit(self, node):
-        return self.constant(self.resolution.dates[id(node)])
+    def _DecisionRef(self, node: T.DecisionRef) -> _Code:
+        return _Code(f"D[{'decision.' + node.name!r}]")
 
-    def _String(self, node):
-        return self.constant(node.value)
+    def _Lookup(self, node: T.Lookup) -> _Code:
+        table = self.constant(self.tables[node.table])
+        return _Code(f"_lookup({table}, {self.emit(node.key).text}, D, {self.where(node)})")
 
-    def _Bool(self, node):
-        return _Code("True" if node.value else "False", True)
+    def _ListOf(self, node: T.ListOf) -> _Code:
+        return _Code("(" + "".join(self.emit(item).text + ", " for item in node.items) + ")")
 
-    def _ListExpr(self, node):
-        items = [self.emit(item) for item in node.items]
-        if all(item.const for item in items):
-            values = [self.K[item.index] if item.index is not None else item.text == "True"
-                      for item in items]
-            try:
-                return self.constant(frozenset(values))
-            except TypeError:
-                return self.constant(tuple(values))
-        return _Code("(" + "".join(item.text + ", " for item in items) + ")", False)
+    def _Call(self, node: T.Call) -> _Code:
+        return _Code(f"_{node.function}({', '.join(self.emit(arg).text for arg in node.args)})")
 
-    # -- names --------------------------------------------------------------
-    def _Path(self, node):
-        kind = self.resolution.kinds[id(node)]
-        if kind == "field":
-            return _Code(f"V[{node.dotted!r}]", False)
-        if kind == "definition":
-            return _Code(f"D[{node.parts[0]!r}]", False)
-        if kind == "decision":
-            return _Code(f"D[{node.dotted!r}]", False)
-        if kind == "events":
-            return self.constant(self.named["events." + ".".join(node.parts[1:])])
-        return self.constant(self.named[node.parts[0]])
-
-    def _Call(self, node):
-        if node.name == "has":
-            return _Code(f"V[{node.args[0].dotted!r}] is not None", False, COMPARE)
-        args = [self.emit(arg) for arg in node.args]
-        const = all(arg.const for arg in args)
-        if node.name in ("min", "max") and len(args) == 1:
-            return args[0]
-        name = {"days_between": "_days_between", "months_between": "_months_between"}.get(node.name, node.name)
-        return _Code(f"{name}({', '.join(a.text for a in args)})", const)
-
-    def _Index(self, node):
-        target = self.emit(node.target)
-        key = self.emit(node.key)
-        # a lookup writes to the trace, so it is never folded
-        return _Code(f"{target.text}.lookup({key.text}, D)", False)
-
-    # -- operators ----------------------------------------------------------
-    def _Unary(self, node):
+    def _Unary(self, node: T.Unary) -> _Code:
         operand = self.emit(node.operand)
         if node.op == "not":
-            return _Code(f"not {operand.at(NOT)}", operand.const, NOT)
-        return _Code(f"-{operand.at(NEG)}", operand.const, NEG)
+            return _Code(f"not {operand.at(NOT)}", NOT)
+        return _Code(f"-{operand.at(NEG)}", NEG)
 
-    def _IfThenElse(self, node):
+    def _Choice(self, node: T.Choice) -> _Code:
         condition, then, otherwise = self.emit(node.condition), self.emit(node.then), self.emit(node.otherwise)
-        return _Code(f"{then.at(OR)} if {condition.at(OR)} else {otherwise.at(IF)}",
-                     condition.const and then.const and otherwise.const, IF)
+        return _Code(f"{then.at(OR)} if {condition.at(OR)} else {otherwise.at(IF)}", IF)
 
-    def _Binary(self, node):
+    def _Binary(self, node: T.Binary) -> _Code:
         left, right = self.emit(node.left), self.emit(node.right)
-        const = left.const and right.const
+        if node.op == "div":
+            return _Code(f"_div({left.text}, {right.text}, {self.where(node)})")
         prec = _PRECEDENCE[node.op]
         # left-associative; comparisons do not chain in Python's sense, so both sides bind tighter
         left_text = left.at(prec + 1 if prec == COMPARE else prec)
-        right_text = right.at(prec + 1)
-        if node.op == "div":
-            if self._constant_zero(right):
-                raise ExpressionError(DIVISION_BY_ZERO, "division by zero", node.line, node.column)
-            left_type = self.resolution.types.get(id(node.left))
-            if t.is_numeric(left_type):
-                return _Code(f"_D({left.text}) / {right_text}", const, PRODUCT)
-            return _Code(f"{left_text} / {right_text}", const, PRODUCT)
-        return _Code(f"{left_text} {_OPS[node.op]} {right_text}", const, prec)
-
-    def _constant_zero(self, code: _Code) -> bool:
-        """A divisor that is a constant zero: a load error whatever the dividend."""
-        if code.index is None:
-            return False
-        value = self.K[code.index]
-        if isinstance(value, Money):
-            value = value.amount
-        return isinstance(value, (int, Decimal)) and not isinstance(value, bool) and value == 0
+        return _Code(f"{left_text} {_OPS[node.op]} {right.at(prec + 1)}", prec)
 
 
-def is_division_by_zero(error: Exception) -> bool:
-    """0/0 is decimal's InvalidOperation([DivisionUndefined]); x/0 is DivisionByZero: both divide by zero."""
-    if isinstance(error, ZeroDivisionError):
-        return True
-    return any(getattr(cause, "__name__", "") in ("DivisionByZero", "DivisionUndefined")
-               for cause in (error.args[0] if error.args and isinstance(error.args[0], list) else []))
+def compile_expression(node: T.Expr, tables: dict[str, Any], filename: str = "<expression>", line: int = 1,
+                       locate: Locate | None = None) -> Compiled:
+    """Compile a checked, folded expression; `tables` holds the product's tables and bands by name.
 
-
-def compile_expression(node: ast.Node, resolution: Resolution, constants: dict[str, Any],
-                       filename: str = "<expression>") -> Compiled:
-    """Compile a checked expression.  Raises `ExpressionError` for a constant division by zero."""
-    compiler = Compiler(resolution, constants)
-    code = compiler.emit(node)
+    `filename` and `line` place the code in the product file (for tracebacks); `locate` maps a
+    position inside the expression to one in the file (for evaluation errors).
+    """
+    emitter = _Emitter(tables, locate)
+    code = emitter.emit(node)
     source = f"lambda V, D: {code.text}"
-    namespace = dict(_NAMESPACE, K=tuple(compiler.K))
+    constants = tuple(emitter.K)
+    namespace = dict(_NAMESPACE, K=constants)
     try:
-        function = eval(compile(source, filename, "eval"), namespace)  # noqa: S307 - our own generated source
+        function = eval(compile("\n" * (max(line, 1) - 1) + source, filename, "eval"), namespace)  # noqa: S307 - our own generated source
     except (RecursionError, MemoryError, SyntaxError):
         raise ExpressionError(TOO_DEEP, "expression too complex to compile (nested too deeply)",
                               node.line, node.column) from None
-    reads = tuple(sorted(resolution.fields_used)) + tuple(sorted(resolution.definitions_used))
-    if code.const:
-        value = compiler.K[code.index] if code.index is not None else code.text == "True"
-        return Compiled(function, source, True, value, reads)
+    reads = T.fields_read(node) + T.definitions_read(node)
+    if isinstance(node, T.Const):
+        return Compiled(function, source, True, node.value, reads)
     return Compiled(function, source, False, reads=reads)
+
+
+__all__ = ["Compiled", "compile_expression"]

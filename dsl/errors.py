@@ -33,3 +33,22 @@ BAD_LITERAL = "expr.literal"
 UNKNOWN_CODE = "expr.unknown-code"
 CYCLE = "expr.cycle"
 DIVISION_BY_ZERO = "expr.division-by-zero"
+OUT_OF_RANGE = "expr.out-of-range"
+
+
+class EvaluationError(Exception):
+    """A computation that cannot be done for this claim: a division by zero, a date past the
+    calendar, a band the value falls in none of, a table row that is missing.
+
+    Raised by the language's own run-time operations (`dsl.runtime`, `dsl.values`), and only
+    for a reason the claim's values cause: the engine turns it into the claim's
+    `evaluation.error`, naming the rule and its position. `where` is the position of the
+    sub-expression that failed, when the operation knows it (file, line, column); `kind` is
+    `division-by-zero`, `out-of-range` or `lookup`.
+    """
+
+    def __init__(self, message: str, kind: str = "out-of-range", where: tuple | None = None):
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        self.where = where

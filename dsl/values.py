@@ -12,6 +12,7 @@ import calendar
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from .errors import EvaluationError
 from .iso import MINOR_UNITS
 
 
@@ -139,12 +140,12 @@ class Duration:
 
     def __radd__(self, other):
         if isinstance(other, date):
-            return add_months(other, self.months) + timedelta(days=self.days)
+            return shift(other, self.months, self.days)
         return NotImplemented
 
     def __rsub__(self, other):
         if isinstance(other, date):
-            return add_months(other, -self.months) - timedelta(days=self.days)
+            return shift(other, -self.months, -self.days)
         return NotImplemented
 
     def __eq__(self, other):
@@ -162,6 +163,16 @@ class Duration:
         return " ".join(parts)
 
     __repr__ = __str__
+
+
+def shift(day: date, months: int, days: int) -> date:
+    """`day` moved by whole calendar months, then days; past the calendar (year 1 to 9999) is an
+    `EvaluationError`, the claim's, not a crash."""
+    try:
+        return add_months(day, months) + timedelta(days=days)
+    except (OverflowError, ValueError):
+        raise EvaluationError(f"{day} moved by {Duration(months, days)} is outside the calendar (years 1 to 9999)",
+                              "out-of-range") from None
 
 
 def add_months(day: date, months: int) -> date:
@@ -213,18 +224,15 @@ class LookupTable:
         self.default = default
         self.has_default = has_default
 
-    def lookup(self, key, scope):
+    def find(self, key):
+        """(value, the row's key), the key None for the default row. No row and no default: an
+        `EvaluationError`."""
         value = self.rows.get(key, _MISSING)
-        if value is _MISSING:
-            if not self.has_default:
-                raise LookupError(f"table '{self.name}' has no row for {key!r} and no default")
-            value = self.default
-            scope.trace.append((_row_step, self, key, value, True))
-            _record(scope, ("table", self.name, None))
-        else:
-            scope.trace.append((_row_step, self, key, value, False))
-            _record(scope, ("table", self.name, key))
-        return value
+        if value is not _MISSING:
+            return value, key
+        if not self.has_default:
+            raise EvaluationError(f"table '{self.name}' has no row for {key!r} and no default", "lookup")
+        return self.default, None
 
 
 class BandSchedule:
@@ -238,36 +246,12 @@ class BandSchedule:
         self.unit = unit
         self.bands = bands          # ((low, high_or_None, value), ...)
 
-    def lookup(self, key, scope):
+    def find(self, key):
+        """(value, (low, high)) of the band `key` falls in; in none of them, an `EvaluationError`."""
         for low, high, value in self.bands:
             if key >= low and (high is None or key <= high):
-                scope.trace.append((_band_step, self, key, low, high, value))
-                _record(scope, ("band", self.name, low))
-                return value
-        raise LookupError(f"{key} {self.unit} falls in no band of '{self.name}'")
+                return value, (low, high)
+        raise EvaluationError(f"{key} {self.unit} falls in no band of '{self.name}'", "lookup")
 
 
 _MISSING = object()
-
-
-def _record(scope, what: tuple) -> None:
-    """Coverage: note which row or band a claim used, when the caller asked (scope.hits)."""
-    hits = getattr(scope, "hits", None)
-    if hits is not None:
-        hits.add(what)
-
-
-# Trace steps are recorded as (formatter, *arguments) and written out only when read.
-def _row_step(table: LookupTable, key, value, defaulted: bool) -> str:
-    if defaulted:
-        return f"{table.name}[{key}]: no row for {key}, default {value}{_cite(table.clause)}"
-    return f"{table.name}[{key}]: {value}{_cite(table.clause)}"
-
-
-def _band_step(schedule: BandSchedule, key, low, high, value) -> str:
-    span = f"{low}-{high}" if high is not None else f"{low} and more"
-    return f"{schedule.name}[{key}]: band {span} {schedule.unit}: {value}{_cite(schedule.clause)}"
-
-
-def _cite(clause: str | None) -> str:
-    return f" ({clause})" if clause else ""

@@ -78,6 +78,15 @@ class Source:
     def file_of(self, path) -> str:
         return self.main.file if not path else self._document(path)[0].file
 
+    def position(self, path, offset: tuple[int, int]) -> tuple[str, int, int]:
+        """(file, line, column) of a position inside the expression at `path`."""
+        document, path = self._document(path)
+        return (document.file, *document.position(path, offset))
+
+    def all_documents(self) -> list[Document]:
+        """Every file the product's data came from (its own, and its bases')."""
+        return list({id(d): d for d in [self.main, *self.documents.values()]}.values())
+
     def derive(self, base: dict, patch: dict, document: Document) -> "Source":
         """The source of `base + patch`: the paths the patch sets come from `document`."""
         merged = Source(document)

@@ -1,25 +1,37 @@
 """Product data (schema-valid, `extends` already merged) to a compiled `Product`.
 
-The stages after the schema: fields → events → tables and bands → definitions
-→ rules → documents → settlement.  Every expression is parsed, checked and
-compiled here, once.  Problems are collected (all of them) with the position
-of the offending text in its YAML file, inside the expression when the
-problem is inside it.
+Loading a product is a named, ordered list of stages (`STAGES`), as OPA's compiler is:
+
+    events → fields → tables → bands → parse → check → fold → compile → build
+
+The first four declare what expressions may name (the event catalogue, the claim fields, the
+tables and band schedules, whose values are constants). Then every expression of the product,
+wherever it stands (definitions, rules, documents, referrals, settlement, invariants,
+`required_when`), is a `Site`, and goes through the language's own stages: parsed once,
+checked against the scope its use allows (definitions first, in the order of their
+dependencies, so each is checked once and its type is known to those that use it), folded,
+compiled. The last stage assembles the immutable `Product`.
+
+Problems are collected (all of them) with the position of the offending text in its YAML
+file, inside the expression when the problem is inside it.
 """
 from __future__ import annotations
 
+import linecache
 import re
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..dsl import types as t
-from ..dsl.checker import Checker, FieldInfo, Scope, _Cycle, suggest
-from ..dsl.compiler import compile_expression
 from ..dsl import ast
+from ..dsl import types as t
+from ..dsl import typed as T
 from ..dsl.ast import walk
-from ..dsl.errors import CURRENCY, TOO_DEEP, ExpressionError
+from ..dsl.checker import FieldInfo, Scope, check, suggest
+from ..dsl.compiler import Compiled, compile_expression
+from ..dsl.errors import CURRENCY, CYCLE, TOO_DEEP, ExpressionError
+from ..dsl.fold import fold
 from ..dsl.iso import COUNTRIES, COUNTRY_CURRENCY, MINOR_UNITS
 from ..dsl.parser import parse
 from ..dsl.values import BandSchedule, LookupTable, Money
@@ -36,6 +48,28 @@ _FIELD_TYPES = {
     "text": t.Text("text"), "date": t.DATE, "bool": t.BOOL, "integer": t.INTEGER,
     "decimal": t.NUMBER, "money": t.Money(None), "object": t.OBJECT,
 }
+STAGES = ("events", "fields", "tables", "bands", "parse", "check", "fold", "compile", "build")
+
+# What each use of an expression may read (see `Builder.scopes`).
+FIELDS_ONLY, RULES, INVARIANTS, CONSTANT = "fields", "rules", "invariants", "constant"
+
+
+@dataclass
+class Site:
+    """One expression of the product, on its way through the stages."""
+    path: tuple                     # where it stands in the product data
+    text: str
+    reads: str                      # FIELDS_ONLY, RULES, INVARIANTS or CONSTANT
+    expect: t.Type | None
+    what: str                       # how messages name it ("`when`", "the payout")
+    tree: ast.Node | None = None
+    typed: T.Expr | None = None
+    compiled: Compiled | None = None
+    failed: bool = False
+
+    @property
+    def type(self) -> t.Type:
+        return self.typed.type if self.typed is not None and not self.failed else t.ERROR
 
 
 def _text(value: Any) -> str:
@@ -54,13 +88,13 @@ class Builder:
         self.source = source
         self.digest = digest
         self.problems: list[Problem] = []
-        self.scope = Scope()
-        self.named: dict[str, Any] = {}          # runtime objects: tables, bands, event groups
+        self.fields: dict[str, FieldInfo] = {}               # what expressions may read, by path
+        self.event_groups: dict[str, frozenset[str]] = {}
+        self.table_types: dict[str, t.Type] = {}
+        self.named: dict[str, Any] = {}                      # tables and band schedules, by name
         self.definition_types: dict[str, t.Type] = {}
-        self.definition_functions: dict[str, Any] = {}
-        self.definition_reads: dict[str, tuple[str, ...]] = {}
-        self._checking: list[str] = []
-        self.fields: dict[str, FieldSpec] = {}
+        self.sites: dict[tuple, Site] = {}
+        self._cycles_reported: set[str] = set()
         self.currencies = frozenset(data.get("currencies") or ())
         self.literals: set[str] = set()
 
@@ -69,71 +103,39 @@ class Builder:
                 offset: tuple[int, int] | None = None) -> None:
         self.problems.append(self.source.problem(path, code, message, key=key, severity=severity, offset=offset))
 
-    # -- expressions ----------------------------------------------------------
-    def expression(self, path: tuple, value: Any, expect: t.Type | None, what: str):
-        """Parse, check and compile the expression at `path`.  Returns (Compiled, type) or (None, ERROR)."""
-        text = value if isinstance(value, str) else (self.source.raw(path) or _text(value))
-        try:
-            node = parse(text)
-        except ExpressionError as error:
-            self.problem(path, error.code, error.message, offset=(error.line, error.column))
-            return None, t.ERROR
-        checker = Checker(self.scope)
-        try:
-            result = checker.check(node, expect, what)
-        except RecursionError:
-            self.problem(path, TOO_DEEP, "expression nested too deeply", offset=(1, 1))
-            return None, t.ERROR
-        for sub in walk(node):
-            if isinstance(sub, ast.String):
-                self.literals.add(sub.value)
-        if self.currencies:
-            for sub in walk(node):
-                if isinstance(sub, ast.MoneyLit) and sub.currency in MINOR_UNITS \
-                        and sub.currency not in self.currencies:
-                    checker.problems.append(ExpressionError(
-                        CURRENCY, f"{sub.currency} is not among the product's currencies "
-                        f"({', '.join(sorted(self.currencies))})", sub.line, sub.column))
-        for error in checker.problems:
-            self.problem(path, error.code, error.message, offset=(error.line, error.column))
-        if checker.problems:
-            return None, t.ERROR
-        try:
-            compiled = compile_expression(node, checker.resolution, self.named, self._filename(path))
-        except ExpressionError as error:
-            self.problem(path, error.code, error.message, offset=(error.line, error.column))
-            return None, t.ERROR
-        return compiled, result
+    def expression_problem(self, site: Site, error: ExpressionError) -> None:
+        site.failed = True
+        self.problem(site.path, error.code, error.message, offset=(error.line, error.column))
 
-    def _filename(self, path: tuple) -> str:
-        span = self.source.span(path)
-        return f"{self.source.file_of(path)}:{span.line}"
-
-    # -- stages ---------------------------------------------------------------
+    # -- the stages -----------------------------------------------------------
     def build(self) -> Product | None:
         data = self.data
         currencies = self.currencies
         for i, code in enumerate(data.get("currencies") or ()):
             if code not in MINOR_UNITS:
                 self.problem(("currencies", i), E.SCHEMA_VALUE, f"'{code}' is not an ISO 4217 currency code")
-        events = self.build_events()
-        field_specs = self.build_fields(events)
-        self.build_tables(currencies)
-        self.build_bands()
-        self.declare_definitions()
-        self.check_definitions_in_order()
-        declining = self.build_declining(events)
+        events = self.build_events()                                  # events
+        declared = self.build_fields(events)                          # fields
+        self.build_tables(currencies)                                 # tables
+        self.build_bands()                                            # bands
+        self.collect_sites(declared)                                  # parse
+        self.check_sites()                                            # check
+        for site in self.sites.values():                              # fold
+            self.fold_site(site)
+        for site in self.sites.values():                              # compile
+            self.compile_site(site)
+        declining = self.build_declining(events)                      # build
         documents = self.build_documents()
         referrals = self.build_rules("referrals", "referrals")
         settlement = self.build_settlement()
         invariants = self.build_invariants()
         self.check_rule_ids()
-        self.check_definitions()
-        fields = self.finish_fields(field_specs, events)
+        fields = self.finish_fields(declared, events)
         if not currencies:
             self.problem(("id",), E.SCHEMA_MISSING_KEY, "the product declares no `currencies`")
         if any(p.severity == "error" for p in self.problems):
             return None
+        self.register_source()
         validator = ClaimValidator(fields, currencies)
         effective_until = data.get("effective_until")
         return Product(
@@ -141,14 +143,245 @@ class Builder:
             effective_from=date.fromisoformat(data["effective_from"]),
             effective_until=date.fromisoformat(effective_until) if effective_until else None,
             file=self.source.file_of(()), currencies=currencies, fields=fields,
-            definitions=dict(self.definition_functions), declining=tuple(declining),
+            definitions=self.definition_functions(), declining=tuple(declining),
             documents=tuple(documents), referrals=tuple(referrals), settlement=settlement,
             validator=validator, extends=data.get("extends"), digest=self.digest,
             pii=frozenset(spec.path for spec in fields if spec.pii),
             private_definitions=self._private_definitions(fields),
-            tables={name: obj for name, obj in self.named.items() if isinstance(obj, (LookupTable, BandSchedule))},
-            invariants=tuple(invariants), literals=frozenset(self.literals),
+            tables=dict(self.named), invariants=tuple(invariants), literals=frozenset(self.literals),
             zeros={code: Money(Decimal(0), code).rounded() for code in currencies if code in MINOR_UNITS})
+
+    # -- expressions: sites, scopes and the language's stages ---------------------
+    def scope(self, reads: str) -> Scope:
+        """What an expression may read, by its use: explicit, so a name a use may not read is a
+        load error at its position (a `required_when` naming a definition, say)."""
+        definitions = {name: type_ for name, type_ in self.definition_types.items()}
+        everything = {**{name: "a definition" for name in self._definition_names()},
+                      **{name: "a table" for name in self.table_types}}
+        if reads == FIELDS_ONLY:
+            return Scope(fields=self.fields, reads="a required_when condition reads claim fields only",
+                         elsewhere={**everything, "events": "the event catalogue", "decision": "the decision"})
+        if reads == CONSTANT:
+            return Scope(reads="this value is a constant (e.g. 375.00 DKK or 10%)",
+                         elsewhere={**everything, **{path: "a claim field" for path in self.fields},
+                                    "events": "the event catalogue", "decision": "the decision"})
+        scope = Scope(fields=self.fields, definitions=definitions, tables=self.table_types,
+                      event_groups=self.event_groups)
+        if reads == INVARIANTS:
+            return replace(scope, decision=DECISION_VALUES)
+        return replace(scope, elsewhere={"decision": "the decision: only invariants read it"})
+
+    def site(self, path: tuple, value: Any, reads: str, expect: t.Type | None, what: str) -> Site:
+        """Declare the expression at `path` (stage parse: it is parsed here, once)."""
+        text = value if isinstance(value, str) else (self.source.raw(path) or _text(value))
+        site = Site(path, text, reads, expect, what)
+        self.sites[path] = site
+        try:
+            site.tree = parse(text)
+        except ExpressionError as error:
+            self.expression_problem(site, error)
+            return site
+        for sub in walk(site.tree):
+            if isinstance(sub, ast.String):
+                self.literals.add(sub.value)
+            elif isinstance(sub, ast.MoneyLit) and self.currencies and sub.currency in MINOR_UNITS \
+                    and sub.currency not in self.currencies:
+                self.expression_problem(site, ExpressionError(
+                    CURRENCY, f"{sub.currency} is not among the product's currencies "
+                    f"({', '.join(sorted(self.currencies))})", sub.line, sub.column))
+        return site
+
+    def check_site(self, site: Site) -> None:
+        if site.tree is None:
+            return
+        try:
+            typed, problems = check(site.tree, self.scope(site.reads), site.expect, site.what)
+        except RecursionError:
+            self.expression_problem(site, ExpressionError(TOO_DEEP, "expression nested too deeply"))
+            return
+        for error in problems:
+            self.expression_problem(site, error)
+        if typed is None:
+            site.failed = True          # its problems are reported here, or where what it reads went wrong
+        elif not site.failed:
+            site.typed = typed
+
+    def fold_site(self, site: Site) -> None:
+        if site.typed is None or site.failed:
+            return
+        try:
+            site.typed = fold(site.typed)
+        except ExpressionError as error:
+            self.expression_problem(site, error)
+        except RecursionError:
+            self.expression_problem(site, ExpressionError(TOO_DEEP, "expression nested too deeply"))
+
+    def compile_site(self, site: Site) -> None:
+        if site.typed is None or site.failed:
+            return
+        file = self.source.file_of(site.path)
+        span = self.source.span(site.path)
+
+        def locate(line: int, column: int) -> tuple[str, int, int]:
+            return self.source.position(site.path, (line, column))
+        try:
+            site.compiled = compile_expression(site.typed, self.named, file, span.line, locate)
+        except ExpressionError as error:
+            self.expression_problem(site, error)
+
+    def compiled(self, path: tuple) -> Compiled | None:
+        site = self.sites.get(path)
+        return site.compiled if site is not None and not site.failed else None
+
+    def constant(self, path: tuple, value: Any, what: str) -> tuple[Any, t.Type] | None:
+        """A constant (a table row, a band's value): parsed, checked and folded now, in its stage."""
+        site = self.site(path, value, CONSTANT, None, what)
+        self.check_site(site)
+        self.fold_site(site)
+        del self.sites[path]
+        if site.failed or site.typed is None:
+            return None
+        assert isinstance(site.typed, T.Const)       # a constant scope names nothing: it folds whole
+        return site.typed.value, site.typed.type
+
+    def register_source(self) -> None:
+        """The product's text in `linecache`, so a traceback through its compiled code shows its lines."""
+        for document in self.source.all_documents():
+            linecache.cache[document.file] = (len(document.text), None, document.text.splitlines(True),
+                                              document.file)
+
+    # -- parse: every expression of the product becomes a site ----------------------
+    def collect_sites(self, declared: dict[str, dict]) -> None:
+        for path, spec in declared.items():
+            if "required_when" in spec:
+                self.site(("fields", path, "required_when"), spec["required_when"], FIELDS_ONLY, t.BOOL,
+                          "required_when")
+        for name, value in (self.data.get("definitions") or {}).items():
+            if value is None or isinstance(value, list):
+                continue
+            if name in self.named:
+                continue
+            self.site(("definitions", name), value, RULES, None, f"'{name}'")
+        for section, base in RULE_SECTIONS:
+            for rule_id, spec in (self._get(base + (section,)) or {}).items():
+                if spec is None:
+                    continue
+                where = base + (section, rule_id)
+                for key in ("when", "unless"):
+                    if key in spec:
+                        self.site(where + (key,), spec[key], RULES, t.BOOL, f"`{key}`")
+        for doc_id, spec in (self.data.get("documents") or {}).items():
+            if spec is None:
+                continue
+            for key in ("when", "provided"):
+                if key in spec:
+                    self.site(("documents", doc_id, key), spec[key], RULES, t.BOOL, f"`{key}`")
+        settlement = self.data.get("settlement")
+        if settlement is not None:
+            kind = settlement["kind"]
+            if isinstance(kind, str) and re.fullmatch(r"[a-z][a-z0-9_]*", kind) \
+                    and kind not in (self.data.get("definitions") or {}):
+                kind = f'"{kind}"'                  # a plain word: `kind: repair`
+            self.site(("settlement", "kind"), kind, RULES, t.Text("code"), "the settlement kind")
+            self.site(("settlement", "payout"), settlement["payout"], RULES, t.Money(None), "the payout")
+            self.site(("settlement", "excess"), settlement["excess"], RULES, t.Money(None), "the excess")
+            self.site(("settlement", "depreciation"), settlement["depreciation"], RULES, t.NUMBER,
+                      "the depreciation rate")
+        for invariant_id, spec in (self.data.get("invariants") or {}).items():
+            if spec is not None:
+                self.site(("invariants", invariant_id, "holds"), spec["holds"], INVARIANTS, t.BOOL, "`holds`")
+
+    # -- check: definitions first, in the order of their dependencies ---------------
+    def _definition_names(self) -> list[str]:
+        return [name for name, value in (self.data.get("definitions") or {}).items()
+                if value is not None and name not in self.named]
+
+    def check_sites(self) -> None:
+        """Type-check every site; definitions first, each after the definitions it reads.
+
+        The order is computed from the parse trees, without recursion: a chain of definitions
+        (d2: d1 + 1, d3: d2 + 1, ...) is checked link by link, and one longer than
+        MAX_DEFINITION_DEPTH is refused, since evaluating it would recurse that deep. A cycle is
+        reported once, where it closes; what depends on a definition that failed fails silently.
+        """
+        definitions = self.data.get("definitions") or {}
+        names = self._definition_names()
+        for name in names:
+            if isinstance(definitions[name], list):
+                constant = frozenset(str(v) for v in definitions[name])
+                self.literals.update(constant)
+                self.definition_types[name] = t.ListOf(t.Text("code", constant))
+        known = set(names)
+        depends: dict[str, list[str]] = {}
+        for name in names:
+            site = self.sites.get(("definitions", name))
+            tree = site.tree if site is not None else None
+            depends[name] = [] if tree is None else list(dict.fromkeys(
+                sub.parts[0] for sub in walk(tree)
+                if isinstance(sub, ast.Path) and len(sub.parts) == 1 and sub.parts[0] in known))
+        order, depth, cyclic = _topological(names, depends)
+        for name in cyclic:
+            self.definition_types.setdefault(name, t.ERROR)
+        self._report_cycles(cyclic, depends)
+        for name in order:
+            if name in self.definition_types:              # a list of codes
+                continue
+            site = self.sites.get(("definitions", name))
+            if depth[name] > MAX_DEFINITION_DEPTH:
+                self.problem(("definitions", name), TOO_DEEP, f"'{name}' is the end of a chain of {depth[name]} "
+                             f"definitions, each built on the one before; at most {MAX_DEFINITION_DEPTH} are allowed")
+                site.failed = True
+                self.definition_types[name] = t.ERROR
+                continue
+            self.check_site(site)
+            self.definition_types[name] = site.type
+        for site in self.sites.values():
+            if site.path[0] != "definitions":
+                self.check_site(site)
+
+    def _report_cycles(self, cyclic: list[str], depends: dict[str, list[str]]) -> None:
+        """Each cycle once, at the reference that closes it: 'a' depends on itself (a -> b -> a).
+
+        Every definition left out of the order reads one that is left out too, so following
+        those reads from any of them runs into a cycle."""
+        left = set(cyclic)
+        handled: set[str] = set()
+        for start in cyclic:
+            if start in handled:
+                continue
+            path = [start]
+            while True:
+                following = next(dep for dep in depends[path[-1]] if dep in left)
+                if following in path:
+                    cycle = path[path.index(following):] + [following]
+                    break
+                path.append(following)
+            handled.update(path)
+            if cycle[0] in self._cycles_reported:
+                continue
+            self._cycles_reported.update(cycle)
+            site = self.sites[("definitions", cycle[-2])]
+            node = next(sub for sub in walk(site.tree) if isinstance(sub, ast.Path) and sub.parts == (cycle[-1],))
+            self.expression_problem(site, ExpressionError(
+                CYCLE, f"'{cycle[0]}' depends on itself ({' -> '.join(cycle)})", node.line, node.column))
+
+    def definition_functions(self) -> dict[str, Any]:
+        functions: dict[str, Any] = {}
+        for name, value in (self.data.get("definitions") or {}).items():
+            if value is None or name in self.named:
+                continue
+            if isinstance(value, list):
+                constant = frozenset(str(v) for v in value)
+                functions[name] = lambda V, D, c=constant: c
+            else:
+                compiled = self.compiled(("definitions", name))
+                if compiled is not None:
+                    functions[name] = compiled.function
+        return functions
+
+    def definition_reads(self) -> dict[str, tuple[str, ...]]:
+        return {path[1]: site.compiled.reads for path, site in self.sites.items()
+                if path[0] == "definitions" and site.compiled is not None}
 
     # events -------------------------------------------------------------------
     def build_events(self) -> dict | None:
@@ -188,10 +421,8 @@ class Builder:
             if group in leaves:
                 self.problem(("events",), E.PRODUCT_EVENTS, f"'{group}' is both an event and a group of events")
         all_groups = {name: frozenset(members) for name, members in groups.items()}
-        self.scope.event_groups = {"covered": frozenset(lists["covered"]),
-                                   "not_covered": frozenset(lists["not_covered"]), **all_groups}
-        for name, members in self.scope.event_groups.items():
-            self.named["events." + name] = members
+        self.event_groups = {"covered": frozenset(lists["covered"]),
+                             "not_covered": frozenset(lists["not_covered"]), **all_groups}
         return {"leaves": frozenset(leaves), "groups": frozenset(groups),
                 "not_covered": frozenset(lists["not_covered"]), "rule": events.get("rule")}
 
@@ -240,9 +471,9 @@ class Builder:
                 type_ = t.ListOf(t.Text("code", frozenset(spec.get("values") or ())))
             else:
                 type_ = _FIELD_TYPES[kind]
-            self.scope.fields[path] = FieldInfo(type_, may_be_absent)
+            self.fields[path] = FieldInfo(type_, may_be_absent)
         for obj in objects:
-            self.scope.fields[obj] = FieldInfo(t.OBJECT, bool(declared[obj].get("optional")))
+            self.fields[obj] = FieldInfo(t.OBJECT, bool(declared[obj].get("optional")))
         return declared
 
     def finish_fields(self, declared: dict[str, dict], events: dict | None) -> tuple[FieldSpec, ...]:
@@ -260,8 +491,7 @@ class Builder:
                     self.problem(where + ("pattern",), E.PRODUCT_FIELD, f"invalid regular expression: {error}")
             required_when = required_when_text = None
             if "required_when" in spec:
-                compiled, _ = self.expression(where + ("required_when",), spec["required_when"], t.BOOL,
-                                              "required_when")
+                compiled = self.compiled(where + ("required_when",))
                 if compiled is not None:
                     required_when, required_when_text = compiled.function, _text(spec["required_when"])
             not_before = spec.get("not_before")
@@ -312,12 +542,10 @@ class Builder:
             for key, value, path in entries:
                 if key is not None and key_kind == "country" and key not in COUNTRIES:
                     self.problem(path, E.PRODUCT_TABLE, f"'{key}' is not an ISO 3166-1 country code", key=True)
-                compiled, type_ = self.expression(path, value, None, "a table value")
-                if compiled is None:
+                found = self.constant(path, value, "a table value")
+                if found is None:
                     continue
-                if not compiled.is_constant:
-                    self.problem(path, E.PRODUCT_TABLE, "a table value must be a constant (e.g. 375.00 DKK)")
-                    continue
+                constant, type_ = found
                 if key is not None and key_kind == "country" and isinstance(type_, t.Money):
                     local = COUNTRY_CURRENCY.get(key)
                     if local and local != type_.currency:
@@ -333,11 +561,11 @@ class Builder:
                     continue
                 value_type = joined
                 if key is None:
-                    default = compiled.constant
+                    default = constant
                 else:
-                    rows[key] = compiled.constant
+                    rows[key] = constant
             key_type = t.Text("country", COUNTRIES) if key_kind == "country" else t.Text("code")
-            self.scope.tables[name] = t.Table(key_type, value_type or t.ERROR)
+            self.table_types[name] = t.Table(key_type, value_type or t.ERROR)
             self.named[name] = LookupTable(name, table.get("clause"), rows, default, "default" in table)
 
     def build_bands(self) -> None:
@@ -377,14 +605,12 @@ class Builder:
                                      f"bands overlap: {schedule['unit']} {low} to {min(previous_high, high or previous_high)} "
                                      "are in two bands")
                 previous_high = high
-                compiled, type_ = self.expression(path + ("value",), band["value"], None, "a band value")
-                if compiled is None:
+                found = self.constant(path + ("value",), band["value"], "a band value")
+                if found is None:
                     continue
-                if not compiled.is_constant:
-                    self.problem(path + ("value",), E.PRODUCT_BANDS, "a band value must be a constant (e.g. 10%)")
-                    continue
+                constant, type_ = found
                 value_type = type_ if value_type is None else (t.unify(value_type, type_) or value_type)
-                bands.append((low, high, compiled.constant))
+                bands.append((low, high, constant))
             numbers = [value for _, _, value in bands if isinstance(value, (int, Decimal))]
             if len(numbers) == len(bands) == len(rows):
                 for i in range(1, len(numbers)):
@@ -392,88 +618,8 @@ class Builder:
                         self.problem(where + ("bands", i, "value"), E.PRODUCT_BANDS,
                                      f"not monotonic: {numbers[i]} after {numbers[i - 1]}, while the other "
                                      "bands increase", severity="warning")
-            self.scope.tables[name] = t.Bands(value_type or t.ERROR)
+            self.table_types[name] = t.Bands(value_type or t.ERROR)
             self.named[name] = BandSchedule(name, schedule.get("clause"), schedule["unit"], tuple(bands))
-
-    # definitions --------------------------------------------------------------
-    def declare_definitions(self) -> None:
-        for name, value in (self.data.get("definitions") or {}).items():
-            if value is None:
-                continue
-            if name in self.named or name in self.scope.tables:
-                self.problem(("definitions", name), E.PRODUCT_RULE, f"'{name}' is already a table or band schedule",
-                             key=True)
-                continue
-            self.scope.definitions[name] = (lambda n=name: self._definition_type(n))
-
-    def check_definitions_in_order(self) -> None:
-        """Type-check the definitions dependencies first, without recursion.
-
-        A chain of definitions (d2: d1 + 1, d3: d2 + 1, ...) is checked link by link; one longer
-        than MAX_DEFINITION_DEPTH is refused, since evaluating it would recurse that deep.
-        Definitions in a cycle are left to the lazy check, which names the cycle.
-        """
-        names = list(self.scope.definitions)
-        depends: dict[str, set[str]] = {}
-        for name in names:
-            value = self.data["definitions"][name]
-            depends[name] = set()
-            if isinstance(value, list):
-                continue
-            text = value if isinstance(value, str) else (self.source.raw(("definitions", name)) or _text(value))
-            try:
-                node = parse(text)
-            except ExpressionError:
-                continue                     # reported when the definition itself is checked
-            depends[name] = {sub.parts[0] for sub in walk(node) if isinstance(sub, ast.Path)
-                             and len(sub.parts) == 1 and sub.parts[0] in self.scope.definitions}
-        waiting = {name: len(deps) for name, deps in depends.items()}
-        users: dict[str, list[str]] = {name: [] for name in names}
-        for name, deps in depends.items():
-            for dep in deps:
-                users[dep].append(name)
-        ready = [name for name in names if waiting[name] == 0]
-        depth = {name: 1 for name in ready}
-        order = []
-        while ready:
-            name = ready.pop()
-            order.append(name)
-            for user in users[name]:
-                depth[user] = max(depth.get(user, 1), depth[name] + 1)
-                waiting[user] -= 1
-                if waiting[user] == 0:
-                    ready.append(user)
-        for name in order:
-            if depth[name] > MAX_DEFINITION_DEPTH:
-                self.problem(("definitions", name), TOO_DEEP, f"'{name}' is the end of a chain of {depth[name]} "
-                             f"definitions, each built on the one before; at most {MAX_DEFINITION_DEPTH} are allowed")
-                self.definition_types[name] = t.ERROR
-                continue
-            self._definition_type(name)
-
-    def _definition_type(self, name: str) -> t.Type:
-        if name in self.definition_types:
-            return self.definition_types[name]
-        if name in self._checking:
-            cycle = self._checking[self._checking.index(name):] + [name]
-            raise _Cycle(" -> ".join(cycle))
-        self._checking.append(name)
-        try:
-            value = self.data["definitions"][name]
-            if isinstance(value, list):
-                constant = frozenset(str(v) for v in value)
-                self.literals.update(constant)
-                type_: t.Type = t.ListOf(t.Text("code", constant))
-                self.definition_functions[name] = lambda V, D, c=constant: c
-            else:
-                compiled, type_ = self.expression(("definitions", name), value, None, f"'{name}'")
-                if compiled is not None:
-                    self.definition_functions[name] = compiled.function
-                    self.definition_reads[name] = compiled.reads
-        finally:
-            self._checking.pop()
-        self.definition_types[name] = type_
-        return type_
 
     def _private_definitions(self, fields) -> frozenset[str]:
         """Definitions computed from personal data (directly or through other definitions)."""
@@ -481,18 +627,11 @@ class Builder:
         changed = True
         while changed:
             changed = False
-            for name, reads in self.definition_reads.items():
+            for name, reads in self.definition_reads().items():
                 if name not in private and private.intersection(reads):
                     private.add(name)
                     changed = True
-        return frozenset(name for name in private if name in self.definition_reads)
-
-    def check_definitions(self) -> None:
-        for name in self.scope.definitions:
-            try:
-                self._definition_type(name)
-            except _Cycle as cycle:
-                self.problem(("definitions", name), E.PRODUCT_RULE, f"'{name}' depends on itself ({cycle})")
+        return frozenset(name for name in private if name in (self.data.get("definitions") or {}))
 
     # rules ----------------------------------------------------------------------
     def build_rules(self, section: str, kind: str, base: tuple = ()) -> list[Rule]:
@@ -505,7 +644,7 @@ class Builder:
             reads: list[str] = []
             if "circumstance" in spec:
                 code = spec["circumstance"]
-                circumstances = self.scope.fields.get("claim.circumstances")
+                circumstances = self.fields.get("claim.circumstances")
                 if circumstances is None or not isinstance(circumstances.type, t.ListOf):
                     self.problem(where + ("circumstance",), E.REF_UNKNOWN_FIELD,
                                  "`circumstance` needs a `claim.circumstances` list field")
@@ -517,7 +656,7 @@ class Builder:
                     conditions.append(lambda V, D, c=code: c in V["claim.circumstances"])
                     reads.append("claim.circumstances")
             if "when" in spec:
-                compiled, _ = self.expression(where + ("when",), spec["when"], t.BOOL, "`when`")
+                compiled = self.compiled(where + ("when",))
                 if compiled is not None:
                     conditions.append(compiled.function)
                     reads.extend(compiled.reads)
@@ -533,7 +672,7 @@ class Builder:
                 continue
             unless = None
             if "unless" in spec:
-                compiled, _ = self.expression(where + ("unless",), spec["unless"], t.BOOL, "`unless`")
+                compiled = self.compiled(where + ("unless",))
                 unless = compiled.function if compiled is not None else None
                 reads.extend(compiled.reads if compiled is not None else ())
             test = _combine(conditions, unless)
@@ -543,7 +682,7 @@ class Builder:
             if "unless" in spec:
                 when_text += f" unless {_text(spec['unless'])}"
             rules.append(Rule(rule_id, kind, spec["clause"], spec["message"], test, when_text,
-                              tuple(dict.fromkeys(reads))))
+                              tuple(dict.fromkeys(reads)), self.position(where + ("when",), where)))
         return rules
 
     def _get(self, path: tuple):
@@ -559,12 +698,13 @@ class Builder:
         if events is not None and events.get("rule"):
             rule = events["rule"]
             not_covered = events["not_covered"]
-            if "claim.event" not in self.scope.fields:
+            if "claim.event" not in self.fields:
                 self.problem(("events",), E.REF_UNKNOWN_FIELD, "an event catalogue needs a `claim.event` field "
                              "(type: event)", key=True)
             rules.append(Rule(rule["id"], "events", rule["clause"], rule["message"],
                               lambda V, D, n=not_covered: V["claim.event"] in n,
-                              "claim.event in events.not_covered", ("claim.event",)))
+                              "claim.event in events.not_covered", ("claim.event",),
+                              self.position(("events", "rule"))))
         rules += self.build_rules("exclusions", "exclusions")
         rules += self.build_rules("conditions", "conditions")
         return rules
@@ -572,23 +712,19 @@ class Builder:
     def build_invariants(self) -> list[Invariant]:
         """Invariants read the claim, the definitions and the decision (`decision.payout`...)."""
         invariants = []
-        self.scope.decision = dict(DECISION_VALUES)
-        try:
-            for invariant_id, spec in (self.data.get("invariants") or {}).items():
-                if spec is None:
-                    continue
-                where = ("invariants", invariant_id)
-                compiled, _ = self.expression(where + ("holds",), spec["holds"], t.BOOL, "`holds`")
-                if compiled is None:
-                    continue
-                if compiled.is_constant:
-                    self.problem(where + ("holds",), E.PRODUCT_RULE_CONSTANT,
-                                 f"invariant '{invariant_id}' is always {'true' if compiled.constant else 'false'}",
-                                 severity="warning")
-                invariants.append(Invariant(invariant_id, spec["message"], spec.get("clause"), compiled.function,
-                                            _text(spec["holds"])))
-        finally:
-            self.scope.decision = {}
+        for invariant_id, spec in (self.data.get("invariants") or {}).items():
+            if spec is None:
+                continue
+            where = ("invariants", invariant_id)
+            compiled = self.compiled(where + ("holds",))
+            if compiled is None:
+                continue
+            if compiled.is_constant:
+                self.problem(where + ("holds",), E.PRODUCT_RULE_CONSTANT,
+                             f"invariant '{invariant_id}' is always {'true' if compiled.constant else 'false'}",
+                             severity="warning")
+            invariants.append(Invariant(invariant_id, spec["message"], spec.get("clause"), compiled.function,
+                                        _text(spec["holds"]), self.position(where + ("holds",))))
         return invariants
 
     def check_rule_ids(self) -> None:
@@ -613,7 +749,7 @@ class Builder:
 
     def build_documents(self) -> list[DocumentRule]:
         documents: list[DocumentRule] = []
-        listed = self.scope.fields.get("claim.documents")
+        listed = self.fields.get("claim.documents")
         codes = listed.type.item.values if listed and isinstance(listed.type, t.ListOf) else None
         for doc_id, spec in (self.data.get("documents") or {}).items():
             if spec is None:
@@ -622,10 +758,10 @@ class Builder:
             code = spec["document"]
             applies = None
             if "when" in spec:
-                compiled, _ = self.expression(where + ("when",), spec["when"], t.BOOL, "`when`")
+                compiled = self.compiled(where + ("when",))
                 applies = compiled.function if compiled is not None else None
             if "provided" in spec:
-                compiled, _ = self.expression(where + ("provided",), spec["provided"], t.BOOL, "`provided`")
+                compiled = self.compiled(where + ("provided",))
                 if compiled is None:
                     continue
                 provided = compiled.function
@@ -640,7 +776,8 @@ class Builder:
                     continue
                 provided = (lambda V, D, c=code: c in V["claim.documents"])
             message = spec.get("message") or f"Document needed: {code}."
-            documents.append(DocumentRule(doc_id, code, spec["clause"], message, applies, provided))
+            documents.append(DocumentRule(doc_id, code, spec["clause"], message, applies, provided,
+                                          self.position(where + ("when",), where)))
         return documents
 
     def build_settlement(self) -> Settlement | None:
@@ -649,25 +786,33 @@ class Builder:
             self.problem(("id",), E.SCHEMA_MISSING_KEY, "the product has no `settlement`")
             return None
         where = ("settlement",)
-        kind_text = spec["kind"]
-        if kind_text in SETTLEMENT_KINDS:       # a plain word: `kind: repair`
-            kind_text = f'"{kind_text}"'
-        kind, kind_type = self.expression(where + ("kind",), kind_text, t.Text("code"), "the settlement kind")
-        if kind is not None and isinstance(kind_type, t.Text):
-            unknown = (kind_type.values or frozenset(["?"])) - SETTLEMENT_KINDS
+        kind_site = self.sites[where + ("kind",)]
+        if kind_site.compiled is not None and isinstance(kind_site.type, t.Text):
+            unknown = (kind_site.type.values or frozenset(["?"])) - SETTLEMENT_KINDS
             if unknown:
                 self.problem(where + ("kind",), E.PRODUCT_SETTLEMENT, "the settlement kind must be one of "
                              f"{', '.join(sorted(SETTLEMENT_KINDS))}, not {', '.join(sorted(unknown))}")
-        payout, _ = self.expression(where + ("payout",), spec["payout"], t.Money(None), "the payout")
-        excess, _ = self.expression(where + ("excess",), spec["excess"], t.Money(None), "the excess")
-        depreciation, _ = self.expression(where + ("depreciation",), spec["depreciation"], t.NUMBER,
-                                          "the depreciation rate")
+        parts = [self.compiled(where + (name,)) for name in ("kind", "payout", "excess", "depreciation")]
         adjustments = self.build_rules("adjustments", "adjustments", base=where)
-        if None in (kind, payout, excess, depreciation):
+        if None in parts:
             return None
-        return Settlement(kind.function, payout.function, excess.function, depreciation.function,
-                          tuple(adjustments))
+        kind, payout, excess, depreciation = (part.function for part in parts)
+        return Settlement(kind, payout, excess, depreciation, tuple(adjustments),
+                          {name: self.position(where + (name,)) for name in ("kind", "payout", "excess",
+                                                                             "depreciation")})
 
+    def position(self, path: tuple, fallback: tuple | None = None) -> tuple[str, int, int]:
+        """(file, line, column) of the value at `path` (or, when it is not given, of `fallback`'s key)."""
+        if path in self.sites or fallback is None:
+            span = self.source.span(path)
+            return self.source.file_of(path), span.line, span.column
+        span = self.source.span(fallback, key=True)
+        return self.source.file_of(fallback), span.line, span.column
+
+
+# Where rules stand in the product data: (section, path of the mapping that holds it).
+RULE_SECTIONS = (("eligibility", ()), ("exclusions", ()), ("conditions", ()), ("referrals", ()),
+                 ("adjustments", ("settlement",)))
 
 DECISION_VALUES = {
     "outcome": t.Text("code", frozenset({"approved", "declined", "pending", "referred"})),
@@ -684,6 +829,29 @@ _RANGE_TEXT = "10^15"
 
 def _in_range(value) -> bool:
     return isinstance(value, (int, Decimal)) and not isinstance(value, bool) and abs(value) < _RANGE
+
+
+def _topological(names: list[str], depends: dict[str, list[str]]) -> tuple[list[str], dict[str, int], list[str]]:
+    """Kahn's algorithm: (an order in which each name follows what it depends on, the length of
+    the longest chain ending at each, the names left out because they are on or after a cycle)."""
+    waiting = {name: len(depends[name]) for name in names}
+    users: dict[str, list[str]] = {name: [] for name in names}
+    for name in names:
+        for dep in depends[name]:
+            users[dep].append(name)
+    ready = [name for name in names if waiting[name] == 0]
+    depth = {name: 1 for name in ready}
+    order = []
+    while ready:
+        name = ready.pop()
+        order.append(name)
+        for user in users[name]:
+            depth[user] = max(depth.get(user, 1), depth[name] + 1)
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                ready.append(user)
+    ordered = set(order)
+    return order, depth, [name for name in names if name not in ordered]
 
 
 def _combine(conditions, unless):

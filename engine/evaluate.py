@@ -11,10 +11,11 @@ the payout does not pay for the explanation.
 """
 from __future__ import annotations
 
-from decimal import Decimal, DecimalException
+from decimal import Decimal, DecimalException, localcontext
 
-from ..dsl.compiler import is_division_by_zero
-from ..dsl.values import CurrencyMismatch, Money
+from ..dsl.errors import EvaluationError
+from ..dsl.runtime import CONTEXT
+from ..dsl.values import BandSchedule, CurrencyMismatch, LookupTable, Money
 
 from . import errors as E
 from .decision import Decision
@@ -25,9 +26,11 @@ PERSONAL = "<personal data>"
 
 
 class Definitions(dict):
-    """The `D` of compiled expressions: definitions computed on first use, once per claim."""
+    """The `D` of compiled expressions (`dsl.runtime.Environment`): definitions computed on first
+    use, once per claim; and `note`, where table and band lookups say what they used, which
+    goes into the trace (and the coverage, when asked for)."""
 
-    __slots__ = ("values", "functions", "trace", "hits", "private")
+    __slots__ = ("values", "functions", "trace", "hits", "private", "at")
 
     def __init__(self, values: dict, functions: dict, trace: list, hits: set | None = None,
                  private: frozenset = frozenset()):
@@ -37,12 +40,24 @@ class Definitions(dict):
         self.trace = trace
         self.hits = hits            # coverage: what this claim exercised, when asked for
         self.private = private      # definitions computed from personal data: masked in the trace
+        self.at: object = "the claim"   # what is being computed (a rule, a document, a settlement part)
 
     def __missing__(self, name: str):
         value = self.functions[name](self.values, self)
         self[name] = value
         self.trace.append((_definition_step, name, PERSONAL if name in self.private else value))
         return value
+
+    def note(self, used) -> None:
+        table, key, row, value = used
+        if isinstance(table, BandSchedule):
+            self.trace.append((_band_step, table, key, row, value))
+            if self.hits is not None:
+                self.hits.add(("band", table.name, row[0]))
+        else:
+            self.trace.append((_row_step, table, key, row, value))
+            if self.hits is not None:
+                self.hits.add(("table", table.name, row))
 
 
 def show(value) -> str:
@@ -75,6 +90,22 @@ def _text_step(text: str) -> str:
     return text
 
 
+def _row_step(table: LookupTable, key, row, value) -> str:
+    if row is None:
+        return f"{table.name}[{key}]: no row for {key}, default {value}{_cite(table.clause)}"
+    return f"{table.name}[{key}]: {value}{_cite(table.clause)}"
+
+
+def _band_step(schedule: BandSchedule, key, band, value) -> str:
+    low, high = band
+    span = f"{low}-{high}" if high is not None else f"{low} and more"
+    return f"{schedule.name}[{key}]: band {span} {schedule.unit}: {value}{_cite(schedule.clause)}"
+
+
+def _cite(clause: str | None) -> str:
+    return f" ({clause})" if clause else ""
+
+
 def _none_applies(count: int) -> str:
     return f"eligibility, events, exclusions and conditions: none of {count} rules applies"
 
@@ -93,17 +124,25 @@ def _outcome_step(outcome: str) -> str:
 
 def decide(product: Product, values: dict, currency: str | None, claim_id: str | None,
            hits: set | None = None) -> Decision:
-    """Decide a validated claim.  `hits`, if given, collects what the claim exercised (coverage)."""
+    """Decide a validated claim.  `hits`, if given, collects what the claim exercised (coverage).
+
+    The computation runs in the language's own decimal context, whatever the caller's.
+    """
+    with localcontext(CONTEXT):
+        return _decide(product, values, currency, claim_id, hits)
+
+
+def _decide(product: Product, values: dict, currency: str | None, claim_id: str | None,
+            hits: set | None) -> Decision:
     trace: list = []
     scope = Definitions(values, product.definitions, trace, hits, product.private_definitions)
     pii = product.pii
     if hits is not None and "claim.event" in values:
         hits.add(("event", values["claim.event"]))
-    step = "the claim"
     try:
         declined = []
         for rule in product.declining:
-            step = rule
+            scope.at = rule
             if rule.test(values, scope):
                 declined.append(rule)
                 trace.append((_rule_step, rule.section, rule, values, scope, pii))
@@ -115,7 +154,7 @@ def decide(product: Product, values: dict, currency: str | None, claim_id: str |
 
         missing: list[str] = []
         for document in product.documents:
-            step = document
+            scope.at = document
             if document.applies is not None and not document.applies(values, scope):
                 continue
             if not document.provided(values, scope) and document.document not in missing:
@@ -128,7 +167,7 @@ def decide(product: Product, values: dict, currency: str | None, claim_id: str |
 
         referred = []
         for rule in product.referrals:
-            step = rule
+            scope.at = rule
             if rule.test(values, scope):
                 referred.append(rule)
                 trace.append((_rule_step, "referral", rule, values, scope, pii))
@@ -137,34 +176,59 @@ def decide(product: Product, values: dict, currency: str | None, claim_id: str |
                 hits.update(("rule", rule.id) for rule in referred)
             return _refusal(product, claim_id, currency, "referred", referred, (), trace)
 
-        step = "the settlement"
         return _settle(product, claim_id, currency, values, scope, trace)
     except CurrencyMismatch as error:
-        raise _currency_error(error, _step(step), claim_id) from None
-    except ClaimError:
-        raise
-    except (ArithmeticError, DecimalException) as error:
-        raise ClaimError(E.EVALUATION_ERROR, f"{_step(step)}: {_arithmetic(error)}", None, claim_id) from None
-    except (TypeError, LookupError, ValueError, OverflowError) as error:
-        raise ClaimError(E.EVALUATION_ERROR, f"{_step(step)}: {error}", None, claim_id) from None
+        raise _currency_error(error, _step(scope.at, with_position=False), claim_id) from None
+    except EvaluationError as error:
+        raise ClaimError(E.EVALUATION_ERROR, f"{_step(scope.at, error.where)}: {error.message}", None,
+                         claim_id) from None
+    except DecimalException as error:       # beyond 28 significant digits, say: this claim's numbers
+        raise ClaimError(E.EVALUATION_ERROR, f"{_step(scope.at)}: the amounts cannot be computed exactly "
+                         f"({type(error).__name__})", None, claim_id) from None
 
 
-def _step(step) -> str:
-    """Name what was being computed when evaluation failed."""
+class _Part:
+    """Which part of the settlement is being computed, for an error's message and position."""
+    __slots__ = ("settlement", "name")
+
+    def __init__(self, settlement, name: str):
+        self.settlement = settlement
+        self.name = name
+
+
+def _step(step, where: tuple | None = None, with_position: bool = True) -> str:
+    """Name what was being computed when evaluation failed, and where (the failing part, or the
+    rule's condition) it is written."""
     if isinstance(step, Rule):
-        return f"rule {step.id}"
-    if isinstance(step, DocumentRule):
-        return f"document requirement {step.id}"
-    return step
+        text, position = f"rule {step.id}", step.position
+    elif isinstance(step, DocumentRule):
+        text, position = f"document requirement {step.id}", step.position
+    elif isinstance(step, _Part):
+        text, position = f"the settlement's {step.name}", step.settlement.positions.get(step.name)
+    else:
+        text, position = str(step), None
+    position = where or position
+    if position is None or not with_position:
+        return text
+    file, line, column = position
+    return f"{text} ({file}:{line}:{column})"
 
 
 def _settle(product, claim_id, currency, values, scope, trace) -> Decision:
     settlement = product.settlement
+    scope.at = _Part(settlement, "kind")
     kind = settlement.kind(values, scope)
+    scope.at = _Part(settlement, "excess")
     excess = settlement.excess(values, scope)
+    scope.at = _Part(settlement, "payout")
     payout = settlement.payout(values, scope)
+    scope.at = _Part(settlement, "depreciation")
     depreciation = settlement.depreciation(values, scope)
-    adjustments = [rule for rule in settlement.adjustments if rule.test(values, scope)]
+    adjustments = []
+    for rule in settlement.adjustments:
+        scope.at = rule
+        if rule.test(values, scope):
+            adjustments.append(rule)
     if scope.hits is not None:
         scope.hits.update(("rule", rule.id) for rule in adjustments)
         scope.hits.add(("settlement", kind))
@@ -177,8 +241,9 @@ def _settle(product, claim_id, currency, values, scope, trace) -> Decision:
     payout_rounded = payout.rounded(code)
     excess_rounded = excess.rounded(code)
     if payout_rounded.amount < 0:
-        raise ClaimError(E.EVALUATION_ERROR, f"the payout formula gives a negative amount ({payout_rounded}); "
-                         "the product must not pay less than nothing", None, claim_id)
+        raise ClaimError(E.EVALUATION_ERROR, f"{_step(_Part(settlement, 'payout'))}: the payout formula gives a "
+                         f"negative amount ({payout_rounded}); the product must not pay less than nothing", None,
+                         claim_id)
     trace.append((_settlement_step, kind, payout, payout_rounded, excess_rounded))
     return Decision(claim_id, product.id, product.version, "approved", kind, payout_rounded, excess_rounded,
                     Decimal(depreciation), tuple(rule.reason() for rule in adjustments), (), trace)
@@ -201,7 +266,4 @@ def _currency_error(error: CurrencyMismatch, step: str, claim_id) -> ClaimError:
                       "no exchange rate is applied", path and f"{path}.currency", claim_id)
 
 
-def _arithmetic(error: Exception) -> str:
-    if is_division_by_zero(error):
-        return "division by zero"
-    return f"invalid arithmetic ({type(error).__name__})"
+

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any, Callable
 
 Test = Callable[[dict, Any], Any]        # compiled expression: f(V, D)
+Position = tuple                          # (file, line, column) in a product file
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Rule:
     test: Test
     when_text: str = ""
     reads: tuple[str, ...] = ()          # fields and definitions the condition reads (for the trace)
+    position: Position | None = None     # where its condition is written
 
     def reason(self) -> dict:
         return {"code": self.id, "clause": self.clause, "message": self.message}
@@ -50,6 +52,7 @@ class DocumentRule:
     message: str
     applies: Test | None                 # None: every claim
     provided: Test
+    position: Position | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class Invariant:
     clause: str | None
     test: Test
     holds_text: str
+    position: Position | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class Settlement:
     excess: Test
     depreciation: Test
     adjustments: tuple[Rule, ...] = ()
+    positions: dict = field(default_factory=dict)      # part (kind, payout, ...) -> Position
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,13 @@ class Document:
             line, column = self.position_in_scalar(span, *offset, value=self.value_at(path))
         return Problem(self.file, line, column, code, message, severity, self.line_text(line))
 
+    def position(self, path: tuple, offset: tuple[int, int]) -> tuple[int, int]:
+        """(line, column) in the file of position `offset` inside the scalar at `path`."""
+        span = self.span(path)
+        if tuple(path) not in self.values:
+            return span.line, span.column
+        return self.position_in_scalar(span, *offset, value=self.value_at(path))
+
     def raw(self, path: tuple) -> str | None:
         """The scalar at `path` exactly as written in the file (for a number used as an expression)."""
         span = self.values.get(tuple(path))

@@ -13,10 +13,13 @@ import copy
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Decimal, DecimalException, localcontext
 from typing import Any
 
+from ..dsl.errors import EvaluationError
 from ..dsl.iso import COUNTRIES, MINOR_UNITS
+from ..dsl.runtime import CONTEXT
+from ..dsl.values import CurrencyMismatch
 
 from .errors import ClaimError
 from .evaluate import Definitions, decide
@@ -57,13 +60,14 @@ def broken_invariants(product: Product, claim: dict):
     scope["decision.excess"] = decision.excess
     scope["decision.depreciation"] = decision.depreciation if decision.depreciation is not None else Decimal(0)
     failed = []
-    for invariant in product.invariants:
-        try:
-            holds = invariant.test(values, scope)
-        except (ArithmeticError, TypeError, LookupError, ValueError) as error:
-            raise InvariantBroken([invariant], claim, decision) from error
-        if not holds:
-            failed.append(invariant)
+    with localcontext(CONTEXT):
+        for invariant in product.invariants:
+            try:
+                holds = invariant.test(values, scope)
+            except (EvaluationError, CurrencyMismatch, DecimalException) as error:
+                raise InvariantBroken([invariant], claim, decision) from error
+            if not holds:
+                failed.append(invariant)
     return failed, decision
 
 

@@ -15,47 +15,42 @@ import sys
 from decimal import Decimal
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+from decimal import DecimalException, localcontext  # noqa: E402
+
 from policyconf.dsl import types as t  # noqa: E402
-from policyconf.dsl.checker import FieldInfo, Scope, check_expression as check  # noqa: E402
-from policyconf.dsl.compiler import compile_expression  # noqa: E402
-from policyconf.dsl.errors import ExpressionError  # noqa: E402
+from policyconf.dsl.checker import FieldInfo, Scope  # noqa: E402
+from policyconf.dsl.errors import EvaluationError  # noqa: E402
 from policyconf.dsl.iso import COUNTRIES  # noqa: E402
-from policyconf.dsl.parser import parse  # noqa: E402
+from policyconf.dsl.pipeline import run  # noqa: E402
+from policyconf.dsl.runtime import CONTEXT  # noqa: E402
 from policyconf.dsl.values import CurrencyMismatch, Money  # noqa: E402
 from policyconf import load_products  # noqa: E402
 from policyconf.engine.cli import parse_json  # noqa: E402
 
-_SCOPE = Scope()
-_SCOPE.fields = {
+_SCOPE = Scope(fields={
     "claim.cost": FieldInfo(t.Money(None)), "claim.count": FieldInfo(t.INTEGER),
     "claim.share": FieldInfo(t.NUMBER), "claim.day": FieldInfo(t.DATE), "claim.flag": FieldInfo(t.BOOL),
     "claim.country": FieldInfo(t.Text("country", COUNTRIES)),
     "claim.tags": FieldInfo(t.ListOf(t.Text("code", frozenset({"a", "b"})))),
-}
+})
 _VALUES = {"claim.cost": Money(Decimal("12.50"), "EUR", "claim.cost"), "claim.count": 0,
            "claim.share": Decimal("0.5"), "claim.day": __import__("datetime").date(2024, 2, 29),
            "claim.flag": True, "claim.country": "RO", "claim.tags": ("a",)}
 
 
-class _Scope(dict):
-    trace: list = []
-    hits = None
+class _Environment(dict):
+    def note(self, used) -> None:
+        pass
 
 
 def check_expression(text: str) -> None:
-    try:
-        node = parse(text)
-        _, resolution, problems = check(node, _SCOPE)
-        if problems:
-            return
-        compiled = compile_expression(node, resolution, {})
-    except ExpressionError:
+    compiled, problems = run(text, _SCOPE)       # raises nothing but what it reports
+    if compiled is None:
         return
-    scope = _Scope()
-    scope.trace = []
     try:
-        compiled.function(_VALUES, scope)
-    except (ArithmeticError, CurrencyMismatch, OverflowError, ValueError):
+        with localcontext(CONTEXT):
+            compiled.function(_VALUES, _Environment())
+    except (EvaluationError, CurrencyMismatch, DecimalException):
         pass                       # what a claim can cause; the engine turns these into error objects
 
 

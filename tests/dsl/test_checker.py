@@ -2,38 +2,38 @@
 import pytest
 
 from policyconf.dsl import types as t
-from policyconf.dsl.checker import FieldInfo, Scope, check_expression
+from policyconf.dsl import typed as T
+from policyconf.dsl.checker import FieldInfo, Scope, check as check_tree
 from policyconf.dsl.iso import COUNTRIES
 from policyconf.dsl.parser import parse
 
 EVENTS = frozenset({"drop", "liquid.splash", "liquid.immersion", "theft.robbery"})
 
 
-def scope() -> Scope:
-    s = Scope()
-    s.fields = {
-        "claim.repair_cost": FieldInfo(t.Money(None), may_be_absent=True),
-        "item.price": FieldInfo(t.Money(None)),
-        "item.purchased": FieldInfo(t.DATE),
-        "claim.reported": FieldInfo(t.DATE),
-        "policy.holder.age": FieldInfo(t.INTEGER),
-        "policy.holder.residence": FieldInfo(t.Text("country", COUNTRIES)),
-        "claim.event": FieldInfo(t.Text("event", EVENTS, frozenset({"liquid", "theft"}))),
-        "claim.circumstances": FieldInfo(t.ListOf(t.Text("code", frozenset({"modified", "misuse"})))),
-        "claim.repairable": FieldInfo(t.BOOL),
-        "claim.replacement": FieldInfo(t.OBJECT, may_be_absent=True),
-        "claim.negligence_share": FieldInfo(t.NUMBER),
-    }
-    s.tables = {"excess": t.Table(t.Text("country", COUNTRIES), t.Money(None)),
-                "rates": t.Bands(t.NUMBER)}
-    s.event_groups = {"covered": frozenset({"drop", "liquid.splash"}), "liquid": frozenset({"liquid.splash"})}
-    s.definitions = {"days_owned": lambda: t.INTEGER, "eur_fee": lambda: t.Money("EUR")}
-    return s
+def scope(**extra) -> Scope:
+    base = dict(
+        fields={
+            "claim.repair_cost": FieldInfo(t.Money(None), may_be_absent=True),
+            "item.price": FieldInfo(t.Money(None)),
+            "item.purchased": FieldInfo(t.DATE),
+            "claim.reported": FieldInfo(t.DATE),
+            "policy.holder.age": FieldInfo(t.INTEGER),
+            "policy.holder.residence": FieldInfo(t.Text("country", COUNTRIES)),
+            "claim.event": FieldInfo(t.Text("event", EVENTS, frozenset({"liquid", "theft"}))),
+            "claim.circumstances": FieldInfo(t.ListOf(t.Text("code", frozenset({"modified", "misuse"})))),
+            "claim.repairable": FieldInfo(t.BOOL),
+            "claim.replacement": FieldInfo(t.OBJECT, may_be_absent=True),
+            "claim.negligence_share": FieldInfo(t.NUMBER),
+        },
+        tables={"excess": t.Table(t.Text("country", COUNTRIES), t.Money(None)), "rates": t.Bands(t.NUMBER)},
+        event_groups={"covered": frozenset({"drop", "liquid.splash"}), "liquid": frozenset({"liquid.splash"})},
+        definitions={"days_owned": t.INTEGER, "eur_fee": t.Money("EUR")})
+    return Scope(**{**base, **extra})
 
 
-def check(text, expect=None):
-    result, _, problems = check_expression(parse(text), scope(), expect)
-    return result, [(p.code, p.message, p.line, p.column) for p in problems]
+def check(text, expect=None, **extra):
+    typed, problems = check_tree(parse(text), scope(**extra), expect)
+    return (typed.type if typed is not None else None), [(p.code, p.message, p.line, p.column) for p in problems]
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -114,3 +114,37 @@ def test_expected_type():
 def test_zero_fits_any_money():
     _, problems = check("0", expect=t.Money(None))
     assert problems == []
+
+
+def test_the_checker_returns_a_typed_ast_with_every_name_resolved():
+    typed, problems = check_tree(parse("days_owned > 1 and excess[policy.holder.residence] > 0"), scope())
+    assert problems == []
+    kinds = {type(node).__name__ for node in T.walk(typed)}
+    assert {"DefinitionRef", "FieldRef", "Lookup", "Binary", "Const"} <= kinds
+    assert all(node.type != t.ERROR for node in T.walk(typed))
+    lookup = next(node for node in T.walk(typed) if isinstance(node, T.Lookup))
+    assert (lookup.table, lookup.type) == ("excess", t.Money(None))
+
+
+def test_a_scope_says_what_a_use_may_read():
+    # a required_when condition reads claim fields only: a definition there is refused, and why
+    fields_only = Scope(fields=scope().fields, reads="a required_when condition reads claim fields only",
+                        elsewhere={"days_owned": "a definition", "excess": "a table"})
+    typed, problems = check_tree(parse("claim.repairable and days_owned > 3"), fields_only)
+    assert typed is None
+    assert [(p.code, p.message, p.column) for p in problems] == [
+        ("expr.unknown-name", "a required_when condition reads claim fields only; 'days_owned' is a definition", 22)]
+    _, problems = check_tree(parse("excess[policy.holder.residence] > 0"), fields_only)
+    assert problems and "'excess' is a table" in problems[0].message
+
+
+def test_decision_values_are_for_invariants_only():
+    _, problems = check("decision.payout > 0")
+    assert problems and "only be read by invariants" in problems[0][1]
+    result, problems = check("decision.payout > 0", decision={"payout": t.Money(None)})
+    assert problems == [] and result == t.BOOL
+
+
+def test_reading_what_failed_elsewhere_is_silent():
+    typed, problems = check_tree(parse("broken + 1"), scope(definitions={"broken": t.ERROR}))
+    assert typed is None and problems == []

@@ -5,33 +5,39 @@ from decimal import Decimal
 import pytest
 
 from policyconf.dsl import types as t
-from policyconf.dsl.checker import FieldInfo, Scope, check_expression
+from policyconf.dsl import typed as T
+from policyconf.dsl.checker import FieldInfo, Scope, check
 from policyconf.dsl.compiler import compile_expression
+from policyconf.dsl.fold import fold
 from policyconf.dsl.errors import ExpressionError
 from policyconf.dsl.parser import parse
 from policyconf.dsl.values import BandSchedule, CurrencyMismatch, LookupTable, Money
 
 
-class Trace(dict):
+class Environment(dict):
+    """What the engine gives compiled code as `D`: definitions, and `note` for lookups."""
+
     def __init__(self):
         super().__init__()
-        self.trace = []
+        self.used = []
+
+    def note(self, used):
+        self.used.append(used)
 
 
 def run(text, values=None, fields=None):
-    scope = Scope()
-    scope.fields = {path: FieldInfo(type_) for path, type_ in (fields or {}).items()}
-    scope.tables = {"excess": t.Table(t.Text("country"), t.Money(None)), "rates": t.Bands(t.NUMBER)}
+    """Parse, check, fold and compile `text`; run it; return (compiled, result, what lookups used)."""
+    scope = Scope(fields={path: FieldInfo(type_) for path, type_ in (fields or {}).items()},
+                  tables={"excess": t.Table(t.Text("country"), t.Money(None)), "rates": t.Bands(t.NUMBER)})
     named = {"excess": LookupTable("excess", "E.3", {"DK": Money(Decimal("375.00"), "DKK")},
                                    Money(Decimal("50.00"), "EUR"), True),
              "rates": BandSchedule("rates", "F.2", "days", ((0, 183, Decimal(0)), (184, None, Decimal("0.1"))))}
-    node = parse(text)
-    _, resolution, problems = check_expression(node, scope)
+    typed, problems = check(parse(text), scope)
     assert problems == []
-    compiled = compile_expression(node, resolution, named)
-    scope_d = Trace()
-    result = compiled.function(values or {}, scope_d)
-    return compiled, result, [step[0](*step[1:]) for step in scope_d.trace]
+    compiled = compile_expression(fold(typed), named)
+    environment = Environment()
+    result = compiled.function(values or {}, environment)
+    return compiled, result, [(table.name, key, row, value) for table, key, row, value in environment.used]
 
 
 def value(text, values=None, fields=None):
@@ -74,13 +80,13 @@ def test_calendar_arithmetic_clamps_month_ends():
     assert value("days_between(2024-01-01, 2024-12-31)") == 365
 
 
-def test_lookups_write_the_trace():
-    _, result, trace = run("excess[claim.c]", {"claim.c": "DK"}, {"claim.c": t.Text("country")})
-    assert result.currency == "DKK" and trace == ["excess[DK]: 375.00 DKK (E.3)"]
-    _, result, trace = run("excess[claim.c]", {"claim.c": "RO"}, {"claim.c": t.Text("country")})
-    assert result.currency == "EUR" and "default" in trace[0]
-    _, result, trace = run("rates[claim.n]", {"claim.n": 184}, {"claim.n": t.INTEGER})
-    assert result == Decimal("0.1") and trace == ["rates[184]: band 184 and more days: 0.1 (F.2)"]
+def test_lookups_say_what_they_used():
+    _, result, used = run("excess[claim.c]", {"claim.c": "DK"}, {"claim.c": t.Text("country")})
+    assert result.currency == "DKK" and used == [("excess", "DK", "DK", Money(Decimal("375.00"), "DKK"))]
+    _, result, used = run("excess[claim.c]", {"claim.c": "RO"}, {"claim.c": t.Text("country")})
+    assert result.currency == "EUR" and used[0][2] is None            # the default row
+    _, result, used = run("rates[claim.n]", {"claim.n": 184}, {"claim.n": t.INTEGER})
+    assert result == Decimal("0.1") and used == [("rates", 184, (184, None), Decimal("0.1"))]
 
 
 def test_constant_expressions_are_folded_at_load():
@@ -90,12 +96,21 @@ def test_constant_expressions_are_folded_at_load():
 
 
 def test_constant_division_by_zero_is_a_load_error():
-    node = parse("1 + 2 / (3 - 3)")
-    _, resolution, problems = check_expression(node, Scope())
+    typed, problems = check(parse("1 + 2 / (3 - 3)"), Scope())
+    assert problems == []
     with pytest.raises(ExpressionError) as raised:
-        compile_expression(node, resolution, {})
+        fold(typed)
     assert raised.value.code == "expr.division-by-zero"
     assert raised.value.column == 5
+
+
+def test_folding_is_a_pass_over_the_typed_ast():
+    typed, _ = check(parse("if 1 > 2 then claim.n else claim.n * (2 + 3)"),
+                     Scope(fields={"claim.n": FieldInfo(t.INTEGER)}))
+    folded = fold(typed)
+    # the known condition keeps one branch; 2 + 3 is computed; the field is left to each claim
+    assert isinstance(folded, T.Binary) and folded.op == "mul"
+    assert isinstance(folded.left, T.FieldRef) and folded.right == T.Const(1, 39, t.INTEGER, 5)
 
 
 def test_short_circuit_keeps_absent_fields_unread():
@@ -108,8 +123,8 @@ def test_short_circuit_keeps_absent_fields_unread():
 def test_generated_code_has_no_builtins():
     compiled, _, _ = run("1 + 1")
     assert compiled.function.__globals__["__builtins__"] == {}
-    assert set(compiled.function.__globals__) <= {"__builtins__", "_D", "min", "max", "abs", "len", "round",
-                                                   "_days_between", "_months_between", "K"}
+    assert set(compiled.function.__globals__) <= {"__builtins__", "_lookup", "_given", "_div", "_min", "_max", "_abs",
+                                                   "_len", "_round", "_days_between", "_months_between", "K"}
 
 
 def test_strings_from_the_file_never_enter_the_source():

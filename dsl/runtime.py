@@ -1,0 +1,110 @@
+"""The operations compiled expressions call, and the constant folder too.
+
+One set of functions, so that a sub-expression folded at load and the same sub-expression
+computed for a claim can never disagree. Everything here is a pure function of its arguments,
+except `lookup`, which tells the evaluation environment what it used (`env.note(...)`): the
+language does not keep a trace, the engine does, from what it is told.
+
+An operation that cannot be done for a claim's values raises `EvaluationError` (with the
+position of the sub-expression, when it has one), and only that.
+"""
+from __future__ import annotations
+
+import operator
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+from typing import Any, Protocol
+
+from .errors import EvaluationError
+from .values import Money, days_between, months_between
+
+
+# The decimal context every computation runs in, whatever the caller's: Python's default
+# (28 significant digits, half-even for inexact results) with its traps, so that a service
+# that sets `getcontext().prec = 6` gets the same decisions as everyone else. Money is rounded
+# half-up explicitly, once, at the end; this context only governs the arithmetic before.
+CONTEXT = Context(prec=28, rounding=ROUND_HALF_EVEN, Emin=-999999, Emax=999999, capitals=1, clamp=0,
+                  flags=[], traps=[InvalidOperation, DivisionByZero, Overflow])
+
+
+class Environment(Protocol):
+    """What compiled expressions get as `D`: the product's definitions by name (computed on first
+    use), and `note`, which receives what a table or band lookup used."""
+
+    def __getitem__(self, name: str) -> Any: ...
+
+    def note(self, used: "Used") -> None: ...
+
+
+class Used(tuple):
+    """What one lookup used: (table, key, row or band, value). The row is the key of the row, or
+    None for the default row; for a band schedule, the band's (low, high)."""
+    __slots__ = ()
+
+
+def lookup(table, key, env: Environment, where=None):
+    """The row (or band) of `table` for `key`; the environment is told which one."""
+    try:
+        value, row = table.find(key)
+    except EvaluationError as error:
+        raise EvaluationError(error.message, error.kind, where) from None
+    env.note(Used((table, key, row, value)))
+    return value
+
+
+def given(value, path: str, where=None):
+    """An optional field's value where it is needed: absent, it is this claim's evaluation error."""
+    if value is None:
+        raise EvaluationError(f"{path} is not given (test it first with has({path}), or give it a default)",
+                              "absent", where)
+    return value
+
+
+def divide(left, right, where=None):
+    """`left / right` in decimals (never float), a zero divisor being the claim's error."""
+    divisor = right.amount if type(right) is Money else right
+    if divisor == 0:
+        raise EvaluationError("division by zero", "division-by-zero", where)
+    if type(left) is int:
+        left = Decimal(left)
+    return left / right
+
+
+def _extreme(pick):
+    def extreme(*values):
+        result = pick(values)
+        if type(result) is Money and result.currency is None:    # a bare 0 won: give it the currency
+            for value in values:
+                if type(value) is Money and value.currency is not None:
+                    return Money(result.amount, value.currency, value.source)
+        return result
+    extreme.__name__ = pick.__name__
+    return extreme
+
+
+def round_half_up(value, places=None):
+    """Half-up: an amount to its currency's minor unit, a number to `places` decimals."""
+    if isinstance(value, Money):
+        return value.rounded()
+    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+# The allowed functions, by the name an expression calls them with.
+FUNCTIONS = {
+    "abs": abs,
+    "days_between": days_between,
+    "len": len,
+    "max": _extreme(max),
+    "min": _extreme(min),
+    "months_between": months_between,
+    "round": round_half_up,
+}
+
+# Operators compiled to Python's own (on Decimal, int, date, Money and Duration values, whose
+# methods define them); the folder applies the same ones.
+OPERATORS = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul,
+    "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
+    "ge": operator.ge,
+    "in": lambda item, items: item in items, "not_in": lambda item, items: item not in items,
+    "neg": operator.neg, "not": operator.not_,
+}
