@@ -36,8 +36,13 @@ class MoneyLit(Node):
 @dataclass(frozen=True, slots=True)
 class DurationLit(Node):
     count: int
-    unit: str                     # "days" or "months" (years are 12 months)
+    unit: str                     # "minutes", "hours", "days" or "months" (weeks are 7 days, years 12 months)
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DateTimeLit(Node):
+    text: str                     # ISO 8601 with a UTC offset; checked by the checker
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,24 @@ class Binary(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class Between(Node):
+    """`value between low and high`: both ends included."""
+    value: Node
+    low: Node
+    high: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Query(Node):
+    """Over the elements of a list, each bound to `name`: those meeting `where` (all of them when
+    it is None), or the value of `project` for each of them."""
+    name: str
+    source: Node
+    where: Node | None
+    project: Node | None
+
+
+@dataclass(frozen=True, slots=True)
 class IfThenElse(Node):
     condition: Node
     then: Node
@@ -130,3 +153,12 @@ def walk(node: Node):
         yield from walk(node.condition)
         yield from walk(node.then)
         yield from walk(node.otherwise)
+    elif isinstance(node, Between):
+        yield from walk(node.value)
+        yield from walk(node.low)
+        yield from walk(node.high)
+    elif isinstance(node, Query):
+        yield from walk(node.source)
+        for part in (node.where, node.project):
+            if part is not None:
+                yield from walk(part)

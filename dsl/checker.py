@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from datetime import date
+import re
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Mapping
 
@@ -26,8 +27,11 @@ from .iso import COUNTRIES, MINOR_UNITS
 from .values import Duration, Money
 
 CLAIM_ROOTS = ("policy", "item", "claim")
-FUNCTIONS = ("abs", "days_between", "has", "len", "max", "min", "months_between", "round")
-KEYWORDS = frozenset({"if", "then", "else", "and", "or", "not", "in", "true", "false"})
+FUNCTIONS = ("abs", "all", "any", "ceil", "count", "date_of", "days_between", "floor", "has", "hours_between", "len",
+             "max", "min", "minutes_between", "months_between", "round", "sum", "weeks_between", "years_between")
+KEYWORDS = frozenset({"if", "then", "else", "and", "or", "not", "in", "true", "false", "where", "for", "between"})
+_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})\Z")
+_ORDERED = (t.DATE, t.DATETIME, t.TIMESPAN)
 
 
 def suggest(name: str, candidates) -> str:
@@ -55,11 +59,12 @@ class Scope:
     tables: Mapping[str, t.Type] = field(default_factory=dict)        # Table or Bands types
     event_groups: Mapping[str, frozenset[str]] = field(default_factory=dict)
     decision: Mapping[str, t.Type] = field(default_factory=dict)      # `decision.payout`...
+    locals: Mapping[str, t.Type] = field(default_factory=dict)        # names a use is given (`amount`)
     reads: str = ""
     elsewhere: Mapping[str, str] = field(default_factory=dict)
 
     def names(self) -> list[str]:
-        return sorted(set(self.tables) | set(self.definitions))
+        return sorted(set(self.tables) | set(self.definitions) | set(self.locals))
 
 
 def check(node: ast.Node, scope: Scope, expect: t.Type | None = None,
@@ -76,6 +81,7 @@ class _Checker:
     def __init__(self, scope: Scope):
         self.scope = scope
         self.problems: list[ExpressionError] = []
+        self.locals: dict[str, t.Type] = dict(scope.locals)       # grows and shrinks with queries
 
     # -- entry point ------------------------------------------------------------
     def check(self, node: ast.Node, expect: t.Type | None, what: str) -> T.Expr:
@@ -111,8 +117,21 @@ class _Checker:
         return T.Const(node.line, node.column, t.Money(node.currency), Money(node.amount, node.currency))
 
     def _DurationLit(self, node: ast.DurationLit) -> T.Expr:
-        value = Duration(months=node.count) if node.unit == "months" else Duration(days=node.count)
-        return T.Const(node.line, node.column, t.DURATION, value)
+        if node.unit == "months":
+            return T.Const(node.line, node.column, t.DURATION, Duration(months=node.count))
+        if node.unit == "days":
+            return T.Const(node.line, node.column, t.DURATION, Duration(days=node.count))
+        seconds = node.count * (3600 if node.unit == "hours" else 60)
+        return T.Const(node.line, node.column, t.TIMESPAN, Duration(seconds=seconds))
+
+    def _DateTimeLit(self, node: ast.DateTimeLit) -> T.Expr:
+        try:
+            value = datetime.fromisoformat(node.text) if _DATETIME.match(node.text) else None
+        except ValueError:
+            value = None
+        if value is None or value.utcoffset() is None:
+            return self._error(BAD_LITERAL, f"{node.text} is not a date-time with a UTC offset", node)
+        return T.Const(node.line, node.column, t.DATETIME, value)
 
     def _DateLit(self, node: ast.DateLit) -> T.Expr:
         try:
@@ -135,6 +154,9 @@ class _Checker:
         for source, item in zip(node.items[1:], items[1:]):
             joined = t.unify(result, item.type)
             if joined is None:
+                if isinstance(result, t.Money) and isinstance(item.type, t.Money):
+                    return self._error(CURRENCY, f"a list cannot mix amounts in {result.currency} and "
+                                                 f"{item.type.currency}: no exchange rate is applied", source)
                 return self._error(TYPE, f"a list cannot mix {result} and {item.type}", source)
             result = joined
         return T.ListOf(node.line, node.column, t.ListOf(result), tuple(items))
@@ -150,6 +172,8 @@ class _Checker:
     def _Path(self, node: ast.Path) -> T.Expr:
         dotted = node.dotted
         root = node.parts[0]
+        if root in self.locals:
+            return self._members(node, T.Local(node.line, node.column, self.locals[root], root), node.parts[1:])
         if root in CLAIM_ROOTS:
             info = self.scope.fields.get(dotted)
             if info is None:
@@ -188,6 +212,93 @@ class _Checker:
         return self._refused(root, node) or self._error(
             UNKNOWN_NAME, f"unknown name '{root}'" + suggest(root, self.scope.names()), node)
 
+    def _members(self, node: ast.Node, target: T.Expr, parts: tuple[str, ...]) -> T.Expr:
+        """`h.paid`: item fields of a record, one part at a time."""
+        for part in parts:
+            if not isinstance(target.type, t.Record):
+                return self._error(TYPE, f"{_a(target.type)} has no fields ('{part}' asked for)", node)
+            found = target.type.field(part)
+            if found is None:
+                return self._error(UNKNOWN_FIELD, f"{target.type.path} has no item field '{part}'"
+                                   + suggest(part, target.type.names())
+                                   + f" (its item fields: {', '.join(target.type.names())})", node)
+            type_, may_be_absent = found
+            target = T.Member(node.line, node.column, type_, target, part, may_be_absent)
+        return target
+
+    def _Query(self, node: ast.Query) -> T.Expr:
+        source = self._check(node.source)
+        if source.type == t.ERROR:
+            return source
+        if not isinstance(source.type, t.ListOf):
+            return self._error(TYPE, f"'{node.name} in ...' needs a list, not {source.type}", node.source)
+        if source.type.item == t.ERROR:
+            return self._error(TYPE, f"'{node.name} in []': the list is empty, there is nothing to go over",
+                               node.source)
+        taken = self._taken(node.name)
+        if taken:
+            return self._error(UNKNOWN_NAME, f"'{node.name}' is already {taken}: name the elements otherwise", node)
+        self.locals[node.name] = source.type.item
+        try:
+            where = project = None
+            if node.where is not None:
+                where = self._check(node.where)
+                if where.type not in (t.BOOL, t.ERROR):
+                    return self._error(TYPE, f"the condition after 'where' must be a bool, not {where.type}",
+                                       node.where)
+            if node.project is not None:
+                project = self._check(node.project)
+        finally:
+            del self.locals[node.name]
+        if t.ERROR in (getattr(where, "type", None), getattr(project, "type", None)):
+            return T.Const(node.line, node.column, t.ERROR, None)
+        item = project.type if project is not None else source.type.item
+        return T.Query(node.line, node.column, t.ListOf(item), node.name, source, where, project)
+
+    def _taken(self, name: str) -> str | None:
+        """What a name a query binds would hide, if anything."""
+        if name in self.locals:
+            return "bound here"
+        if name in CLAIM_ROOTS or name in ("events", "decision"):
+            return "the start of a field path"
+        if name in self.scope.definitions:
+            return "a definition"
+        if name in self.scope.tables:
+            return "a table"
+        if name in FUNCTIONS:
+            return "a function"
+        return None
+
+    def _Between(self, node: ast.Between) -> T.Expr:
+        value, low, high = self._check(node.value), self._check(node.low), self._check(node.high)
+        if t.ERROR in (value.type, low.type, high.type):
+            return T.Const(node.line, node.column, t.ERROR, None)
+        checked = []
+        for side, source in ((low, node.low), (high, node.high)):
+            if isinstance(value.type, t.Money) and _is_zero(source):
+                side = _zero_money(source, value.type)
+            elif not self._orderable_with(value.type, side.type, node, "between"):
+                return T.Const(node.line, node.column, t.ERROR, None)
+            checked.append(side)
+        return T.Between(node.line, node.column, t.BOOL, value, *checked)
+
+    def _orderable_with(self, left: t.Type, right: t.Type, node: ast.Node, symbol: str) -> bool:
+        if isinstance(left, t.Money) and isinstance(right, t.Money):
+            if left.currency and right.currency and left.currency != right.currency:
+                self._error(CURRENCY, f"cannot compare {left.currency} with {right.currency}", node)
+                return False
+            return True
+        joined = t.unify(left, right)
+        if joined is None or not (t.is_numeric(joined) or joined in _ORDERED):
+            if {left, right} == {t.DATE, t.DATETIME}:
+                self._error(TYPE, "cannot compare a date with a date-time: compare date_of(the date-time) "
+                                  "with the date", node)
+            else:
+                self._error(TYPE, f"'{symbol}' orders numbers, amounts, dates, date-times and time spans, "
+                                  f"not {_a(left)} and {_a(right)}", node)
+            return False
+        return True
+
     def _Call(self, node: ast.Call) -> T.Expr:
         name = node.name
         if name not in FUNCTIONS:
@@ -195,11 +306,37 @@ class _Checker:
                                + f" (functions: {', '.join(FUNCTIONS)})", node)
         if name == "has":
             return self._has(node)
+        if name in ("any", "all") and len(node.args) == 1 and isinstance(node.args[0], ast.Query) \
+                and node.args[0].project is None and node.args[0].where is not None:
+            return self._quantifier(node, name)
         args = [self._check(arg) for arg in node.args]
         arg_types = [arg.type for arg in args]
         if t.ERROR in arg_types:
             return T.Const(node.line, node.column, t.ERROR, None)
         call = lambda type_, arguments=tuple(args): T.Call(node.line, node.column, type_, name, tuple(arguments))
+        if name in AGGREGATES and len(args) == 1 and isinstance(arg_types[0], t.ListOf):
+            return self._aggregate(node, name, args[0])
+        if name in ("count", "sum", "any", "all"):
+            return self._error(TYPE, f"{name}() takes one list, e.g. {AGGREGATES[name]}", node)
+        if name in ("floor", "ceil"):
+            if len(args) != 1 or not t.is_numeric(arg_types[0]):
+                return self._error(TYPE, f"{name}() takes one number, e.g. {name}(delay / 12 hours)", node)
+            return call(t.INTEGER)
+        if name == "date_of":
+            if len(args) != 1 or arg_types[0] != t.DATETIME:
+                return self._error(TYPE, "date_of() takes one date-time: its calendar date, in its own offset",
+                                   node)
+            return call(t.DATE)
+        if name in ("years_between", "weeks_between"):
+            if len(args) != 2 or any(a != t.DATE for a in arg_types):
+                got = ", ".join(str(a) for a in arg_types)
+                return self._error(TYPE, f"{name}() takes two dates (from, to), not ({got})", node)
+            return call(t.INTEGER)
+        if name in ("hours_between", "minutes_between"):
+            if len(args) != 2 or any(a != t.DATETIME for a in arg_types):
+                got = ", ".join(str(a) for a in arg_types)
+                return self._error(TYPE, f"{name}() takes two date-times (from, to), not ({got})", node)
+            return call(t.INTEGER)
         if name in ("min", "max"):
             if not args:
                 return self._error(TYPE, f"{name}() needs at least one value", node)
@@ -217,7 +354,8 @@ class _Checker:
         if name in ("days_between", "months_between"):
             if len(args) != 2 or any(a != t.DATE for a in arg_types):
                 got = ", ".join(str(a) for a in arg_types)
-                return self._error(TYPE, f"{name}() takes two dates (from, to), not ({got})", node)
+                hint = " (date_of(x) is a date-time's date)" if t.DATETIME in arg_types else ""
+                return self._error(TYPE, f"{name}() takes two dates (from, to), not ({got}){hint}", node)
             return call(t.INTEGER)
         if name == "len":
             if len(args) != 1 or not isinstance(arg_types[0], t.ListOf):
@@ -233,7 +371,40 @@ class _Checker:
                                      "or a number and a whole number of places, e.g. round(rate, 2)", node)
         raise AssertionError(name)  # pragma: no cover
 
+    def _quantifier(self, node: ast.Call, name: str) -> T.Expr:
+        """`any(x in list where c)`: some element meets c; `all(x in list where c)`: every one does."""
+        query = self._check(node.args[0])
+        if query.type == t.ERROR:
+            return query
+        return T.Call(node.line, node.column, t.BOOL, "exists" if name == "any" else "every", (query,))
+
+    def _aggregate(self, node: ast.Call, name: str, values: T.Expr) -> T.Expr:
+        item = values.type.item
+        function = {"min": "min_of", "max": "max_of", "len": "count"}.get(name, name)
+        call = lambda type_, extra=(): T.Call(node.line, node.column, type_, function, (values, *extra))
+        if name in ("count", "len"):
+            return call(t.INTEGER)
+        if item == t.ERROR:                      # []
+            return self._error(TYPE, f"{name}() of an empty list", node)
+        if name in ("any", "all"):
+            if item != t.BOOL:
+                return self._error(TYPE, f"{name}() takes conditions (a list of bools), not a {values.type}; "
+                                         f"write {name}(x in list where condition)", node)
+            return call(t.BOOL)
+        if name == "sum":
+            if not (t.is_numeric(item) or isinstance(item, t.Money) or item == t.TIMESPAN):
+                return self._error(TYPE, f"sum() adds numbers, amounts or time spans, not {item}", node)
+            zero = Money(Decimal(0), item.currency) if isinstance(item, t.Money) else \
+                Duration() if item == t.TIMESPAN else 0
+            return call(item, (T.Const(node.line, node.column, item, zero),))
+        if not (t.is_numeric(item) or isinstance(item, t.Money) or item in _ORDERED):       # min, max
+            return self._error(TYPE, f"{name}() compares numbers, amounts, dates or time spans, not {item}", node)
+        return call(item)
+
     def _has(self, node: ast.Call) -> T.Expr:
+        if len(node.args) == 1 and isinstance(node.args[0], ast.Path) and node.args[0].parts[0] in self.locals \
+                and len(node.args[0].parts) > 1:
+            return self._has_member(node, node.args[0])
         if len(node.args) != 1 or not isinstance(node.args[0], ast.Path) or \
                 node.args[0].parts[0] not in CLAIM_ROOTS:
             return self._error(TYPE, "has() takes one claim field, e.g. has(claim.replacement)", node)
@@ -246,6 +417,19 @@ class _Checker:
             return self._error(TYPE, f"'{path.dotted}' is always present (it is required or has a "
                                      "default): has() would always be true", path)
         return T.Has(node.line, node.column, t.BOOL, path.dotted)
+
+    def _has_member(self, node: ast.Call, path: ast.Path) -> T.Expr:
+        owner = self._members(path, T.Local(path.line, path.column, self.locals[path.parts[0]], path.parts[0]),
+                              path.parts[1:-1])
+        if owner.type == t.ERROR:
+            return owner
+        member = self._members(path, owner, path.parts[-1:])
+        if member.type == t.ERROR:
+            return member
+        if not member.may_be_absent:
+            return self._error(TYPE, f"'{path.dotted}' is always present (it is required or has a default): "
+                                     "has() would always be true", path)
+        return T.HasMember(node.line, node.column, t.BOOL, owner, path.parts[-1])
 
     def _same_kind(self, node: ast.Node, sources: list, args: list[T.Expr],
                    what: str) -> tuple[t.Type, tuple[T.Expr, ...]] | None:
@@ -272,7 +456,7 @@ class _Checker:
             result = joined
         if result is None:          # only zeros
             result = money[0]
-        if not (t.is_numeric(result) or isinstance(result, t.Money) or result in (t.DATE, t.DURATION)) \
+        if not (t.is_numeric(result) or isinstance(result, t.Money) or result in _ORDERED) \
                 and what != "if/else":
             self._error(TYPE, f"{what} compares numbers, amounts or dates, not {result}", node)
             return None
@@ -371,10 +555,14 @@ class _Checker:
             return compared(_zero_money(node.left, right.type), right)
         joined = t.unify(left.type, right.type)
         if joined is None:
+            if {left.type, right.type} == {t.DATE, t.DATETIME}:
+                return self._error(TYPE, "cannot compare a date with a date-time: compare date_of(the date-time) "
+                                         "with the date", node)
             return self._error(TYPE, f"cannot compare {_a(left.type)} with {_a(right.type)}", node)
-        if symbol not in ("==", "!=") and not (t.is_numeric(joined) or joined in (t.DATE,)):
-            return self._error(TYPE, f"'{symbol}' orders numbers, amounts and dates, not {joined}", node)
-        if isinstance(joined, t.ListOf) or joined == t.BOOL and symbol not in ("==", "!="):
+        if symbol not in ("==", "!=") and not (t.is_numeric(joined) or joined in _ORDERED):
+            return self._error(TYPE, f"'{symbol}' orders numbers, amounts, dates, date-times and time spans, "
+                                     f"not {joined}", node)
+        if isinstance(joined, (t.ListOf, t.Record)) or joined == t.BOOL and symbol not in ("==", "!="):
             return self._error(TYPE, f"cannot compare with '{symbol}' here", node)
         self._check_codes(node.right, right.type, left.type)
         self._check_codes(node.left, left.type, right.type)
@@ -423,9 +611,22 @@ class _Checker:
             if op == "sub" and lt == t.DATE and rt == t.DATE:
                 return self._error(TYPE, "subtracting dates is ambiguous: use days_between(from, to) "
                                          "or months_between(from, to)", node)
+            if lt == t.DATETIME and rt in (t.DURATION, t.TIMESPAN):
+                return result(t.DATETIME)
+            if op == "add" and lt in (t.DURATION, t.TIMESPAN) and rt == t.DATETIME:
+                return result(t.DATETIME)
+            if op == "sub" and lt == rt == t.DATETIME:          # the time span from right to left
+                return T.Call(node.line, node.column, t.TIMESPAN, "elapsed", (right, left))
+            if lt == rt == t.TIMESPAN:
+                return result(t.TIMESPAN)
+            if t.DATE in (lt, rt) and t.TIMESPAN in (lt, rt):
+                return self._error(TYPE, "a date has no time of day to move by hours or minutes: add days, "
+                                         "or use a date-time", node)
         if op == "mul":
             if t.is_numeric(lt) and t.is_numeric(rt):
                 return result(t.INTEGER if lt == rt == t.INTEGER else t.NUMBER)
+            if (lt == t.TIMESPAN and t.is_numeric(rt)) or (t.is_numeric(lt) and rt == t.TIMESPAN):
+                return result(t.TIMESPAN)
             if money_l and t.is_numeric(rt):
                 return result(lt)
             if t.is_numeric(lt) and money_r:
@@ -435,6 +636,10 @@ class _Checker:
         if op == "div":
             if t.is_numeric(lt) and t.is_numeric(rt):
                 return result(t.NUMBER)
+            if lt == t.TIMESPAN and rt == t.TIMESPAN:
+                return result(t.NUMBER)
+            if lt == t.TIMESPAN and t.is_numeric(rt):
+                return result(t.TIMESPAN)
             if money_l and t.is_numeric(rt):
                 return result(lt)
             if money_l and money_r:
@@ -442,6 +647,16 @@ class _Checker:
                     return self._error(CURRENCY, f"cannot divide {lt.currency} by {rt.currency}", node)
                 return result(t.NUMBER)
         return self._error(TYPE, f"cannot use '{symbol}' on {_a(lt)} and {_a(rt)}", node)
+
+
+# Aggregates over one list, with an example each for messages.
+AGGREGATES = {"count": "count(h in policy.claims_history where h.paid > 0)",
+              "len": "len(claim.documents)",
+              "sum": "sum(h.paid for h in policy.claims_history)",
+              "any": "any(a in claim.baggage.items where a.price >= 250.00 GBP)",
+              "all": "all(a in claim.baggage.items where a.category == \"other\")",
+              "min": "min(a.price for a in claim.baggage.items)",
+              "max": "max(a.price for a in claim.baggage.items)"}
 
 
 def _is_zero(node: ast.Node) -> bool:

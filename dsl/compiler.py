@@ -30,8 +30,10 @@ _NAMESPACE = {
     "_lookup": runtime.lookup,
     "_given": runtime.given,
     "_div": runtime.divide,
+    "_select": runtime.select,
     **{f"_{name}": function for name, function in runtime.FUNCTIONS.items()},
 }
+_TAKES_POSITION = frozenset({"min_of", "max_of"})      # may fail for a claim: given where they stand
 
 _OPS = {"add": "+", "sub": "-", "mul": "*", "eq": "==", "ne": "!=", "lt": "<", "le": "<=",
         "gt": ">", "ge": ">=", "in": "in", "not_in": "not in", "and": "and", "or": "or"}
@@ -69,10 +71,14 @@ class _Code:
 
 
 class _Emitter:
-    def __init__(self, tables: dict[str, Any], locate: Locate | None):
+    def __init__(self, tables: dict[str, Any], locate: Locate | None, params: tuple[str, ...]):
         self.tables = tables
         self.locate = locate or (lambda line, column: None)
         self.K: list[Any] = []
+        # names bound in the expression, by the identifier the source uses for them: never the
+        # name from the file (`_a0` for what the caller passes, `_e0`, `_e1`... for query elements)
+        self.names: dict[str, str] = {name: f"_a{i}" for i, name in enumerate(params)}
+        self.depth = 0
 
     def constant(self, value: Any) -> str:
         self.K.append(value)
@@ -100,6 +106,46 @@ class _Emitter:
     def _DefinitionRef(self, node: T.DefinitionRef) -> _Code:
         return _Code(f"D[{node.name!r}]")
 
+    def _Local(self, node: T.Local) -> _Code:
+        return _Code(self.names[node.name])
+
+    def _Member(self, node: T.Member) -> _Code:
+        read = f"{self.emit(node.target).text}[{node.name!r}]"
+        if node.may_be_absent:
+            return _Code(f"_given({read}, {self._member_path(node)!r}, {self.where(node)})")
+        return _Code(read)
+
+    def _member_path(self, node: T.Member) -> str:
+        owner = node.target.type
+        return f"{owner.path}[].{node.name}" if hasattr(owner, "path") else node.name
+
+    def _HasMember(self, node: T.HasMember) -> _Code:
+        return _Code(f"{self.emit(node.target).text}[{node.name!r}] is not None", COMPARE)
+
+    def _Query(self, node: T.Query) -> _Code:
+        source = self.emit(node.source).text
+        what = node.source.path if isinstance(node.source, T.FieldRef) else \
+            node.source.name if isinstance(node.source, (T.DefinitionRef, T.Local)) else "the list"
+        info = self.constant((what, self.locate(node.line, node.column)))
+        element = f"_e{self.depth}"
+        outer = self.names.get(node.name)
+        self.names[node.name] = element
+        self.depth += 1
+        try:
+            keep = f"lambda {element}: {self.emit(node.where).text}" if node.where is not None else "None"
+            project = f"lambda {element}: {self.emit(node.project).text}" if node.project is not None else "None"
+        finally:
+            self.depth -= 1
+            if outer is None:
+                del self.names[node.name]
+            else:
+                self.names[node.name] = outer
+        return _Code(f"_select({info}, {source}, D, {keep}, {project})")
+
+    def _Between(self, node: T.Between) -> _Code:
+        value, low, high = (self.emit(part).at(SUM) for part in (node.value, node.low, node.high))
+        return _Code(f"{low} <= {value} <= {high}", COMPARE)
+
     def _DecisionRef(self, node: T.DecisionRef) -> _Code:
         return _Code(f"D[{'decision.' + node.name!r}]")
 
@@ -111,7 +157,10 @@ class _Emitter:
         return _Code("(" + "".join(self.emit(item).text + ", " for item in node.items) + ")")
 
     def _Call(self, node: T.Call) -> _Code:
-        return _Code(f"_{node.function}({', '.join(self.emit(arg).text for arg in node.args)})")
+        args = [self.emit(arg).text for arg in node.args]
+        if node.function in _TAKES_POSITION:
+            args.append(self.where(node))
+        return _Code(f"_{node.function}({', '.join(args)})")
 
     def _Unary(self, node: T.Unary) -> _Code:
         operand = self.emit(node.operand)
@@ -134,15 +183,16 @@ class _Emitter:
 
 
 def compile_expression(node: T.Expr, tables: dict[str, Any], filename: str = "<expression>", line: int = 1,
-                       locate: Locate | None = None) -> Compiled:
+                       locate: Locate | None = None, params: tuple[str, ...] = ()) -> Compiled:
     """Compile a checked, folded expression; `tables` holds the product's tables and bands by name.
 
     `filename` and `line` place the code in the product file (for tracebacks); `locate` maps a
-    position inside the expression to one in the file (for evaluation errors).
+    position inside the expression to one in the file (for evaluation errors); `params` names the
+    values the caller passes after `V` and `D` (a settlement step's `amount`, say).
     """
-    emitter = _Emitter(tables, locate)
+    emitter = _Emitter(tables, locate, params)
     code = emitter.emit(node)
-    source = f"lambda V, D: {code.text}"
+    source = f"lambda V, D{''.join(f', _a{i}' for i in range(len(params)))}: {code.text}"
     constants = tuple(emitter.K)
     namespace = dict(_NAMESPACE, K=constants)
     try:

@@ -15,7 +15,7 @@ from decimal import Decimal, DecimalException, localcontext
 
 from . import typed as T
 from .errors import DIVISION_BY_ZERO, OUT_OF_RANGE, EvaluationError, ExpressionError
-from .runtime import CONTEXT, FUNCTIONS, OPERATORS, divide
+from .runtime import CONTEXT, FUNCTIONS, OPERATORS, between, divide
 from .values import Money
 
 
@@ -60,7 +60,17 @@ def _fold(node: T.Expr) -> T.Expr:
         if isinstance(condition, T.Const):
             return _fold(node.then if condition.value else node.otherwise)
         return T.Choice(node.line, node.column, node.type, condition, _fold(node.then), _fold(node.otherwise))
-    return node                             # Const, FieldRef, Has, DefinitionRef, DecisionRef
+    if isinstance(node, T.Between):
+        parts = [_fold(part) for part in (node.value, node.low, node.high)]
+        if all(isinstance(part, T.Const) for part in parts):
+            return _computed(node, between, *(part.value for part in parts))
+        return T.Between(node.line, node.column, node.type, *parts)
+    if isinstance(node, T.Query):               # never folded whole: the trace shows what it chose
+        return T.Query(node.line, node.column, node.type, node.name, _fold(node.source),
+                       None if node.where is None else _fold(node.where),
+                       None if node.project is None else _fold(node.project))
+    # Const, FieldRef, Has, DefinitionRef, DecisionRef, Local, Member, HasMember: nothing to fold
+    return node
 
 
 def _binary(node: T.Binary) -> T.Expr:

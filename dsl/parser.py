@@ -29,9 +29,11 @@ _TOKEN_TEXT = {
     "LESSEQUAL": "'<='", "MOREEQUAL": "'>='", "__ANON_0": "'=='", "__ANON_1": "'!='",
     "__ANON_2": "'<='", "__ANON_3": "'>='",
     "NUMBER": "a number", "STRING": "a string", "NAME": "a name", "DATE": "a date",
-    "CURRENCY": "a currency code", "UNIT": "a unit (days, months, years)",
+    "DATETIME": "a date-time", "CURRENCY": "a currency code",
+    "UNIT": "a unit (minutes, hours, days, weeks, months, years)",
     "IF": "'if'", "THEN": "'then'", "ELSE": "'else'", "AND": "'and'", "OR": "'or'",
-    "NOT": "'not'", "IN": "'in'", "TRUE": "'true'", "FALSE": "'false'", "$END": "the end",
+    "NOT": "'not'", "IN": "'in'", "TRUE": "'true'", "FALSE": "'false'", "WHERE": "'where'",
+    "FOR": "'for'", "BETWEEN": "'between'", "$END": "the end",
 }
 
 
@@ -141,6 +143,16 @@ def _number(token: Token) -> Decimal | int:
     return Decimal(text) if "." in text else int(text)
 
 
+def _binding(node: ast.Node, keyword: str, example: str) -> tuple[str, ast.Node]:
+    """The `name in list` a query binds its elements with."""
+    if isinstance(node, ast.Binary) and node.op == "in" and isinstance(node.left, ast.Path) \
+            and len(node.left.parts) == 1:
+        return node.left.parts[0], node.right
+    where = "before" if keyword == "where" else "after"
+    raise ExpressionError(SYNTAX, f"'{keyword}' needs `name in list` {where} it (e.g. {example})",
+                          node.line, node.column)
+
+
 @v_args(meta=True)
 class _ToAst(Transformer):
     """One small method per node name of the grammar."""
@@ -159,16 +171,40 @@ class _ToAst(Transformer):
     def duration(self, meta, children):
         number, unit = children
         if "." in number:
-            raise ExpressionError(BAD_LITERAL, "a duration is a whole number of days, months or years",
-                                  meta.line, meta.column)
+            raise ExpressionError(BAD_LITERAL, "a duration is a whole number of days (or of minutes, hours, "
+                                  "weeks, months, years)", meta.line, meta.column)
         count = _number(number)
         unit = str(unit).rstrip("s")
+        text = f"{number} {unit}s"
         if unit == "year":
-            return ast.DurationLit(meta.line, meta.column, count * 12, "months", f"{number} {unit}s")
-        return ast.DurationLit(meta.line, meta.column, count, unit + "s", f"{number} {unit}s")
+            return ast.DurationLit(meta.line, meta.column, count * 12, "months", text)
+        if unit == "week":
+            return ast.DurationLit(meta.line, meta.column, count * 7, "days", text)
+        return ast.DurationLit(meta.line, meta.column, count, unit + "s", text)
 
     def date(self, meta, children):
         return ast.DateLit(meta.line, meta.column, str(children[0]))
+
+    def datetime(self, meta, children):
+        return ast.DateTimeLit(meta.line, meta.column, str(children[0]))
+
+    def between(self, meta, children):
+        return ast.Between(meta.line, meta.column, *children)
+
+    def where(self, meta, children):
+        binding, condition = children
+        name, source = _binding(binding, "where", "h in policy.claims_history where h.paid > 0")
+        return ast.Query(meta.line, meta.column, name, source, condition, None)
+
+    def for_(self, meta, children):
+        project, binding = children
+        name, source = _binding(binding, "for", "h.paid for h in policy.claims_history")
+        return ast.Query(meta.line, meta.column, name, source, None, project)
+
+    def for_where(self, meta, children):
+        project, binding, condition = children
+        name, source = _binding(binding, "for", "h.paid for h in policy.claims_history where h.paid > 0")
+        return ast.Query(meta.line, meta.column, name, source, condition, project)
 
     def string(self, meta, children):
         return ast.String(meta.line, meta.column, str(children[0])[1:-1])

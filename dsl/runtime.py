@@ -10,12 +10,14 @@ position of the sub-expression, when it has one), and only that.
 """
 from __future__ import annotations
 
+import math
 import operator
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Any, Protocol
 
 from .errors import EvaluationError
-from .values import Money, days_between, months_between
+from .values import Duration, Money, days_between, elapsed, months_between
 
 
 # The decimal context every computation runs in, whatever the caller's: Python's default
@@ -39,6 +41,83 @@ class Used(tuple):
     """What one lookup used: (table, key, row or band, value). The row is the key of the row, or
     None for the default row; for a band schedule, the band's (low, high)."""
     __slots__ = ()
+
+
+class Selected(tuple):
+    """What one query chose: (what it went over: a field path or a name, where the query is written:
+    (file, line, column) or None, the indexes of the elements that counted, how many there were)."""
+    __slots__ = ()
+
+
+class Selection(list):
+    """The elements (or values) a query chose, and how many elements it went over."""
+    __slots__ = ("total",)
+
+
+def select(query, items, env: Environment, keep=None, project=None) -> Selection:
+    """The elements of `items` that `keep` accepts (all, without it), or `project` of each; the
+    environment is told which ones counted, for the trace."""
+    chosen = Selection()
+    indexes = []
+    for index, item in enumerate(items):
+        if keep is None or keep(item):
+            indexes.append(index)
+            chosen.append(item if project is None else project(item))
+    chosen.total = len(items)
+    env.note(Selected((query[0], query[1], tuple(indexes), len(items))))
+    return chosen
+
+
+def exists(selection: Selection) -> bool:
+    """`any(x in list where c)`: some element meets c."""
+    return len(selection) > 0
+
+
+def every(selection: Selection) -> bool:
+    """`all(x in list where c)`: every element meets c (true of an empty list)."""
+    return len(selection) == selection.total
+
+
+def total(values, zero):
+    """`sum(...)`: the values added up, `zero` (of their kind) for none."""
+    result = zero
+    for value in values:
+        result = result + value
+    return result
+
+
+def _extreme_of(pick, name: str):
+    def extreme(values, where=None):
+        if not values:
+            raise EvaluationError(f"{name}() of no values: the list is empty", "empty", where)
+        return pick(values)
+    extreme.__name__ = f"{name}_of"
+    return extreme
+
+
+def between(value, low, high) -> bool:
+    return low <= value <= high
+
+
+def years_between(start, end) -> int:
+    """Completed years (an age): the largest n with start + 12 n months <= end."""
+    return months_between(start, end) // 12
+
+
+def weeks_between(start, end) -> int:
+    return days_between(start, end) // 7
+
+
+def _units_between(seconds: int):
+    def between_(start: datetime, end: datetime) -> int:
+        span = elapsed(start, end).seconds            # an int, or a Decimal with fractions of a second
+        return span // seconds if isinstance(span, int) else math.floor(span / seconds)
+    return between_
+
+
+def date_of(moment: datetime):
+    """A date-time's calendar date, in its own offset."""
+    return moment.date()
 
 
 def lookup(table, key, env: Environment, where=None):
@@ -88,15 +167,32 @@ def round_half_up(value, places=None):
     return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
-# The allowed functions, by the name an expression calls them with.
+# The allowed functions, by the name the typed AST calls them with (the checker writes an
+# aggregate's name as min_of/max_of, and `any`/`all` over a query as exists/every).
 FUNCTIONS = {
     "abs": abs,
+    "all": all,
+    "any": any,
+    "ceil": math.ceil,
+    "count": len,
+    "date_of": date_of,
     "days_between": days_between,
+    "elapsed": elapsed,
+    "every": every,
+    "exists": exists,
+    "floor": math.floor,
+    "hours_between": _units_between(3600),
     "len": len,
     "max": _extreme(max),
+    "max_of": _extreme_of(max, "max"),
     "min": _extreme(min),
+    "min_of": _extreme_of(min, "min"),
+    "minutes_between": _units_between(60),
     "months_between": months_between,
     "round": round_half_up,
+    "sum": total,
+    "weeks_between": weeks_between,
+    "years_between": years_between,
 }
 
 # Operators compiled to Python's own (on Decimal, int, date, Money and Duration values, whose

@@ -59,6 +59,58 @@ class DecisionRef(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class Local(Expr):
+    """A name bound here: an element of a query (`h` in `h in policy.claims_history where ...`),
+    or a value a settlement step is given (`amount`, the element of an `each`)."""
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Member(Expr):
+    """An item field of a record (`h.paid`); `may_be_absent` as for a claim field."""
+    target: Expr
+    name: str
+    may_be_absent: bool = False
+
+    def children(self):
+        return (self.target,)
+
+
+@dataclass(frozen=True, slots=True)
+class HasMember(Expr):
+    """`has(h.note)`: whether an optional item field is present."""
+    target: Expr
+    name: str
+
+    def children(self):
+        return (self.target,)
+
+
+@dataclass(frozen=True, slots=True)
+class Query(Expr):
+    """The elements of `source`, each bound to `name`, that meet `where` (all of them when None),
+    or the value of `project` for each of those: a list."""
+    name: str
+    source: Expr
+    where: Expr | None
+    project: Expr | None
+
+    def children(self):
+        return tuple(part for part in (self.source, self.where, self.project) if part is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class Between(Expr):
+    """`value between low and high`, both ends included."""
+    value: Expr
+    low: Expr
+    high: Expr
+
+    def children(self):
+        return (self.value, self.low, self.high)
+
+
+@dataclass(frozen=True, slots=True)
 class Lookup(Expr):
     """`excess_by_country[key]`: a row of a named table, or the band a number falls in."""
     table: str

@@ -30,7 +30,9 @@ BOOL = Simple("bool")
 INTEGER = Simple("integer")
 NUMBER = Simple("number")
 DATE = Simple("date")
-DURATION = Simple("duration")
+DATETIME = Simple("date-time")                 # an instant: ISO 8601 with a UTC offset
+DURATION = Simple("duration")                  # calendar: days, weeks, months, years
+TIMESPAN = Simple("time span")                 # exact: hours, minutes; one date-time minus another
 OBJECT = Simple("object")
 ERROR = Simple("<error>")          # already reported; silences follow-on errors
 
@@ -71,6 +73,29 @@ class ListOf(Type):
 
     def __str__(self) -> str:
         return self.name
+
+
+@dataclass(frozen=True)
+class Record(Type):
+    """An element of a list of records: its item fields, by name, each (type, may be absent)."""
+    path: str                                    # the list's field path, for messages
+    fields: tuple[tuple[str, Type, bool], ...]
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"element of {self.path}"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def field(self, name: str) -> tuple[Type, bool] | None:
+        for field_name, type_, may_be_absent in self.fields:
+            if field_name == name:
+                return type_, may_be_absent
+        return None
+
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self.fields]
 
 
 @dataclass(frozen=True)

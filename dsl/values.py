@@ -9,7 +9,7 @@ currency of the amount it meets.  Rounding happens once, at the end
 from __future__ import annotations
 
 import calendar
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from .errors import EvaluationError
@@ -130,49 +130,119 @@ class Money:
 
 
 class Duration:
-    """A calendar duration: whole months, then days (`12 months`, `6 days`, `2 years`)."""
+    """A duration: whole calendar months, then days (`12 months`, `6 days`, `2 years`), or an exact
+    time span in seconds (`12 hours`, `30 minutes`, one date-time minus another).
 
-    __slots__ = ("months", "days")
+    Calendar durations move dates (a month keeps the day of the month, clamped to the month's
+    end); time spans move date-times and compare with each other, and one divided by another is
+    a number (`floor(delay / 12 hours)`: the full 12 hours in a delay). The type checker keeps
+    the two apart: a date has no time of day to move by hours.
+    """
 
-    def __init__(self, months: int = 0, days: int = 0):
+    __slots__ = ("months", "days", "seconds")
+
+    def __init__(self, months: int = 0, days: int = 0, seconds: Decimal | int = 0):
         self.months = months
         self.days = days
+        self.seconds = seconds
 
     def __radd__(self, other):
-        if isinstance(other, date):
-            return shift(other, self.months, self.days)
+        if isinstance(other, (date, datetime)):
+            return shift(other, self.months, self.days, self.seconds)
         return NotImplemented
 
     def __rsub__(self, other):
-        if isinstance(other, date):
-            return shift(other, -self.months, -self.days)
+        if isinstance(other, (date, datetime)):
+            return shift(other, -self.months, -self.days, -self.seconds)
         return NotImplemented
 
+    # time spans ------------------------------------------------------------------------------
+    def __add__(self, other):
+        if isinstance(other, Duration):
+            return Duration(self.months + other.months, self.days + other.days, self.seconds + other.seconds)
+        return NotImplemented
+
+    def __sub__(self, other):
+        if isinstance(other, Duration):
+            return Duration(self.months - other.months, self.days - other.days, self.seconds - other.seconds)
+        return NotImplemented
+
+    def __mul__(self, other):
+        if isinstance(other, (int, Decimal)) and not isinstance(other, bool):
+            return Duration(self.months, self.days, self.seconds * other)
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        if isinstance(other, Duration):
+            return Decimal(self.seconds) / Decimal(other.seconds)
+        if isinstance(other, (int, Decimal)) and not isinstance(other, bool):
+            return Duration(self.months, self.days, Decimal(self.seconds) / other)
+        return NotImplemented
+
+    def __neg__(self):
+        return Duration(-self.months, -self.days, -self.seconds)
+
+    def __lt__(self, other):
+        return self.seconds < other.seconds
+
+    def __le__(self, other):
+        return self.seconds <= other.seconds
+
+    def __gt__(self, other):
+        return self.seconds > other.seconds
+
+    def __ge__(self, other):
+        return self.seconds >= other.seconds
+
     def __eq__(self, other):
-        return isinstance(other, Duration) and (self.months, self.days) == (other.months, other.days)
+        return isinstance(other, Duration) and \
+            (self.months, self.days, self.seconds) == (other.months, other.days, other.seconds)
 
     def __hash__(self):
-        return hash((self.months, self.days))
+        return hash((self.months, self.days, self.seconds))
 
     def __str__(self) -> str:
         parts = []
         if self.months:
             parts.append(f"{self.months} months")
-        if self.days or not parts:
+        if self.days:
             parts.append(f"{self.days} days")
-        return " ".join(parts)
+        if self.seconds:
+            sign, seconds = ("-", -self.seconds) if self.seconds < 0 else ("", self.seconds)
+            hours, rest = divmod(seconds, 3600)
+            minutes, seconds = divmod(rest, 60)
+            span = [f"{hours} hours" if hours else "", f"{minutes} minutes" if minutes else "",
+                    f"{seconds} seconds" if seconds else ""]
+            parts.append(sign + " ".join(p for p in span if p))
+        return " ".join(parts) or "0 days"
 
     __repr__ = __str__
 
 
-def shift(day: date, months: int, days: int) -> date:
-    """`day` moved by whole calendar months, then days; past the calendar (year 1 to 9999) is an
-    `EvaluationError`, the claim's, not a crash."""
+def elapsed(start: datetime, end: datetime) -> Duration:
+    """The exact time span from `start` to `end` (negative when `end` is earlier), in seconds."""
+    delta = end - start
+    seconds = delta.days * 86400 + delta.seconds
+    if delta.microseconds:
+        return Duration(seconds=seconds + Decimal(delta.microseconds) / 1_000_000)
+    return Duration(seconds=seconds)
+
+
+def shift(day, months: int, days: int, seconds=0):
+    """`day` (a date or a date-time) moved by whole calendar months, then days, then seconds; past
+    the calendar (year 1 to 9999) is an `EvaluationError`, the claim's, not a crash."""
     try:
+        if isinstance(day, datetime):
+            moved = datetime.combine(add_months(day.date(), months), day.timetz()) if months else day
+            whole = int(seconds)
+            return moved + timedelta(days=days, seconds=whole,
+                                     microseconds=int((Decimal(seconds) - whole) * 1_000_000))
         return add_months(day, months) + timedelta(days=days)
     except (OverflowError, ValueError):
-        raise EvaluationError(f"{day} moved by {Duration(months, days)} is outside the calendar (years 1 to 9999)",
-                              "out-of-range") from None
+        raise EvaluationError(f"{day} moved by {Duration(months, days, seconds)} is outside the calendar "
+                              "(years 1 to 9999)", "out-of-range") from None
 
 
 def add_months(day: date, months: int) -> date:

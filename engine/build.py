@@ -45,7 +45,7 @@ SETTLEMENT_KINDS = frozenset({"repair", "replacement", "vehicle_replacement"})
 IMPLICIT_FIELDS = {"policy.id": {"type": "text", "optional": True},
                    "claim.id": {"type": "text", "optional": True}}
 _FIELD_TYPES = {
-    "text": t.Text("text"), "date": t.DATE, "bool": t.BOOL, "integer": t.INTEGER,
+    "text": t.Text("text"), "date": t.DATE, "datetime": t.DATETIME, "bool": t.BOOL, "integer": t.INTEGER,
     "decimal": t.NUMBER, "money": t.Money(None), "object": t.OBJECT,
 }
 STAGES = ("events", "fields", "tables", "bands", "parse", "check", "fold", "compile", "build")
@@ -152,14 +152,14 @@ class Builder:
             zeros={code: Money(Decimal(0), code).rounded() for code in currencies if code in MINOR_UNITS})
 
     # -- expressions: sites, scopes and the language's stages ---------------------
-    def scope(self, reads: str) -> Scope:
+    def scope(self, reads: str, what: str = "required_when") -> Scope:
         """What an expression may read, by its use: explicit, so a name a use may not read is a
         load error at its position (a `required_when` naming a definition, say)."""
         definitions = {name: type_ for name, type_ in self.definition_types.items()}
         everything = {**{name: "a definition" for name in self._definition_names()},
                       **{name: "a table" for name in self.table_types}}
         if reads == FIELDS_ONLY:
-            return Scope(fields=self.fields, reads="a required_when condition reads claim fields only",
+            return Scope(fields=self.fields, reads=f"a {what} condition reads claim fields only",
                          elsewhere={**everything, "events": "the event catalogue", "decision": "the decision"})
         if reads == CONSTANT:
             return Scope(reads="this value is a constant (e.g. 375.00 DKK or 10%)",
@@ -195,7 +195,7 @@ class Builder:
         if site.tree is None:
             return
         try:
-            typed, problems = check(site.tree, self.scope(site.reads), site.expect, site.what)
+            typed, problems = check(site.tree, self.scope(site.reads, site.what), site.expect, site.what)
         except RecursionError:
             self.expression_problem(site, ExpressionError(TOO_DEEP, "expression nested too deeply"))
             return
@@ -253,9 +253,9 @@ class Builder:
     # -- parse: every expression of the product becomes a site ----------------------
     def collect_sites(self, declared: dict[str, dict]) -> None:
         for path, spec in declared.items():
-            if "required_when" in spec:
-                self.site(("fields", path, "required_when"), spec["required_when"], FIELDS_ONLY, t.BOOL,
-                          "required_when")
+            for option in ("required_when", "present_when"):
+                if option in spec:
+                    self.site(("fields", path, option), spec[option], FIELDS_ONLY, t.BOOL, option)
         for name, value in (self.data.get("definitions") or {}).items():
             if value is None or isinstance(value, list):
                 continue
@@ -428,102 +428,174 @@ class Builder:
 
     # fields -------------------------------------------------------------------
     def build_fields(self, events) -> dict[str, dict]:
+        """Declare the claim fields: what expressions may read, with their types."""
         declared = dict(IMPLICIT_FIELDS)
         declared.update({path: spec for path, spec in (self.data.get("fields") or {}).items() if spec is not None})
         objects = {path for path, spec in declared.items() if spec.get("type") == "object"}
-        optional_objects = {path for path in objects if declared[path].get("optional")}
+        conditional_objects = {path for path in objects if _may_be_absent(declared[path])}
         for path, spec in declared.items():
             kind = spec["type"]
             where = ("fields", path)
-            under_optional = any(path.startswith(obj + ".") for obj in optional_objects)
+            under_optional = any(path.startswith(obj + ".") for obj in conditional_objects)
             for other in declared:
                 if other != path and other.startswith(path + ".") and kind != "object":
+                    hint = ("declare its elements' fields under `items:`" if kind == "list"
+                            else f"declare '{path}' as `type: object`")
                     self.problem(where, E.PRODUCT_FIELD, f"'{path}' is a {kind} field, but '{other}' is declared "
-                                 f"below it; declare '{path}' as `type: object`", key=True)
+                                 f"below it; {hint}", key=True)
                     break
-            if kind in ("code", "list") and not spec.get("values"):
-                self.problem(where, E.SCHEMA_MISSING_KEY, f"a {kind} field needs `values`", key=True)
-            if kind == "event" and events is None:
-                self.problem(where, E.PRODUCT_FIELD, "an event field needs an `events` catalogue", key=True)
-            if "pattern" in spec and kind != "text":
-                self.problem(where + ("pattern",), E.PRODUCT_FIELD, "`pattern` applies to text fields only", key=True)
-            for bound in ("min", "max"):
-                if bound in spec and kind not in ("integer", "decimal"):
-                    self.problem(where + (bound,), E.PRODUCT_FIELD,
-                                 f"`{bound}` applies to integer and decimal fields only", key=True)
-                elif bound in spec and not _in_range(spec[bound]):
-                    self.problem(where + (bound,), E.PRODUCT_FIELD,
-                                 f"`{bound}` is out of range (at most {_RANGE_TEXT} either way)")
-            if "values" in spec and kind not in ("code", "list"):
-                self.problem(where + ("values",), E.PRODUCT_FIELD, "`values` applies to code and list fields only",
-                             key=True)
-            if kind == "object" and ("default" in spec or "required_when" in spec):
-                self.problem(where, E.PRODUCT_FIELD, "an object field takes only `optional`", key=True)
-            may_be_absent = bool(spec.get("optional") or "required_when" in spec or under_optional) \
-                and "default" not in spec
-            if kind == "event" and events is not None:
-                type_ = t.Text("event", events["leaves"], events["groups"])
-            elif kind == "country":
-                type_ = t.Text("country", COUNTRIES)
-            elif kind == "code":
-                type_ = t.Text("code", frozenset(spec.get("values") or ()))
-            elif kind == "list":
-                type_ = t.ListOf(t.Text("code", frozenset(spec.get("values") or ())))
-            else:
-                type_ = _FIELD_TYPES[kind]
-            self.fields[path] = FieldInfo(type_, may_be_absent)
+            self.check_field_options(where, spec, events)
+            if kind == "object":
+                if "default" in spec:
+                    self.problem(where, E.PRODUCT_FIELD, "an object field takes `optional`, `required_when` or "
+                                 "`present_when`, not a default", key=True)
+                continue
+            may_be_absent = (_may_be_absent(spec) or under_optional) and "default" not in spec
+            self.fields[path] = FieldInfo(self.field_type(path, spec, events), may_be_absent)
         for obj in objects:
-            self.fields[obj] = FieldInfo(t.OBJECT, bool(declared[obj].get("optional")))
+            self.fields[obj] = FieldInfo(t.OBJECT, _may_be_absent(declared[obj]))
         return declared
 
+    def check_field_options(self, where: tuple, spec: dict, events, item: bool = False) -> None:
+        """The options a field's type takes, and only those."""
+        kind = spec["type"]
+        records = kind == "list" and "items" in spec
+        if kind == "code" and not spec.get("values"):
+            self.problem(where, E.SCHEMA_MISSING_KEY, "a code field needs `values`", key=True)
+        if kind == "list" and not spec.get("values") and not records:
+            self.problem(where, E.SCHEMA_MISSING_KEY, "a list field needs `values` (a list of codes) or `items` "
+                         "(a list of records: the fields of each element)", key=True)
+        if records and "values" in spec:
+            self.problem(where + ("values",), E.PRODUCT_FIELD, "a list has `values` (codes) or `items` (records), "
+                         "not both", key=True)
+        if kind == "event" and (events is None or item):
+            self.problem(where, E.PRODUCT_FIELD, "an event field needs an `events` catalogue"
+                         + (" (and is a claim field, not an item field)" if item else ""), key=True)
+        if "pattern" in spec and kind != "text":
+            self.problem(where + ("pattern",), E.PRODUCT_FIELD, "`pattern` applies to text fields only", key=True)
+        for bound in ("min", "max"):
+            if bound in spec and kind not in ("integer", "decimal"):
+                self.problem(where + (bound,), E.PRODUCT_FIELD,
+                             f"`{bound}` applies to integer and decimal fields only", key=True)
+            elif bound in spec and not _in_range(spec[bound]):
+                self.problem(where + (bound,), E.PRODUCT_FIELD,
+                             f"`{bound}` is out of range (at most {_RANGE_TEXT} either way)")
+        for option in ("min_items", "max_items", "unique"):
+            if option in spec and kind != "list":
+                self.problem(where + (option,), E.PRODUCT_FIELD, f"`{option}` applies to list fields only", key=True)
+        if "unique" in spec and records:
+            self.problem(where + ("unique",), E.PRODUCT_FIELD, "`unique` applies to a list of codes", key=True)
+        if "items" in spec and kind != "list":
+            self.problem(where + ("items",), E.PRODUCT_FIELD, "`items` (the fields of each element) applies to a "
+                         "list field: write `type: list`", key=True)
+        if "values" in spec and kind not in ("code", "list"):
+            self.problem(where + ("values",), E.PRODUCT_FIELD, "`values` applies to code and list fields only",
+                         key=True)
+        for order in ("not_before", "not_after"):
+            if order in spec and kind not in ("date", "datetime"):
+                self.problem(where + (order,), E.PRODUCT_FIELD, f"`{order}` applies to date and date-time fields "
+                             "only", key=True)
+        if item:
+            for option in ("required_when", "present_when"):
+                if option in spec:
+                    self.problem(where + (option,), E.PRODUCT_FIELD, f"`{option}` applies to claim fields, not to "
+                                 "the item fields of a list", key=True)
+        if records:
+            for name, sub in (spec.get("items") or {}).items():
+                if sub is not None:
+                    self.check_field_options(where + ("items", name), sub, events, item=True)
+
+    def field_type(self, path: str, spec: dict, events) -> t.Type:
+        kind = spec["type"]
+        if kind == "event" and events is not None:
+            return t.Text("event", events["leaves"], events["groups"])
+        if kind == "country":
+            return t.Text("country", COUNTRIES)
+        if kind == "code":
+            return t.Text("code", frozenset(spec.get("values") or ()))
+        if kind == "list" and "items" in spec:
+            items = tuple((name, self.field_type(f"{path}.{name}", sub, events), _may_be_absent(sub)
+                           and "default" not in sub)
+                          for name, sub in (spec.get("items") or {}).items() if sub is not None)
+            return t.ListOf(t.Record(path, items))
+        if kind == "list":
+            return t.ListOf(t.Text("code", frozenset(spec.get("values") or ())))
+        return _FIELD_TYPES.get(kind, t.ERROR)
+
     def finish_fields(self, declared: dict[str, dict], events: dict | None) -> tuple[FieldSpec, ...]:
+        """The fields' specifications for the claim validator (conditions compiled, defaults converted)."""
         specs: list[FieldSpec] = []
+        dates = [p for p, s in declared.items() if s.get("type") in ("date", "datetime")]
+        for path, spec in declared.items():
+            specs.append(self.field_spec(path, spec, ("fields", path), events, declared, dates))
+        return tuple(specs)
+
+    def field_spec(self, path: str, spec: dict, where: tuple, events, declared: dict, dates: list[str],
+                   siblings: dict | None = None) -> FieldSpec:
+        kind = spec["type"]
         leaves = events["leaves"] if events else None
         groups = events["groups"] if events else frozenset()
-        for path, spec in declared.items():
-            kind = spec["type"]
-            where = ("fields", path)
-            pattern = None
-            if "pattern" in spec:
-                try:
-                    pattern = re.compile(spec["pattern"])
-                except re.error as error:
-                    self.problem(where + ("pattern",), E.PRODUCT_FIELD, f"invalid regular expression: {error}")
-            required_when = required_when_text = None
-            if "required_when" in spec:
-                compiled = self.compiled(where + ("required_when",))
+        pattern = None
+        if "pattern" in spec:
+            try:
+                pattern = re.compile(spec["pattern"])
+            except re.error as error:
+                self.problem(where + ("pattern",), E.PRODUCT_FIELD, f"invalid regular expression: {error}")
+        conditions = {}
+        for option in ("required_when", "present_when"):
+            if option in spec:
+                compiled = self.compiled(where + (option,))
                 if compiled is not None:
-                    required_when, required_when_text = compiled.function, _text(spec["required_when"])
-            not_before = spec.get("not_before")
-            if not_before is not None:
-                other = declared.get(not_before)
-                if other is None or other.get("type") != "date" or kind != "date":
-                    self.problem(where + ("not_before",), E.REF_UNKNOWN_FIELD,
-                                 f"not_before names '{not_before}', which is not a date field of this product"
-                                 + suggest(not_before, [p for p, s in declared.items() if s.get("type") == "date"]))
-                    not_before = None
-            values = spec.get("values")
-            if kind == "event":
-                values, kind_groups = leaves or frozenset(), groups
+                    conditions[option] = (compiled.function, _text(spec[option]))
+        for order in ("not_before", "not_after"):
+            other_path = spec.get(order)
+            if other_path is None or kind not in ("date", "datetime"):
+                continue
+            if siblings is not None and "." not in other_path:
+                other = siblings.get(other_path)
+                candidates = [name for name, sub in siblings.items() if sub and sub.get("type") == kind]
             else:
-                kind_groups = frozenset()
-            field_spec = FieldSpec(
-                path=path, type=kind,
-                required=not (spec.get("optional") or "default" in spec),
-                values=frozenset(values) if values is not None else None, groups=kind_groups,
-                minimum=spec.get("min"), maximum=spec.get("max"), pattern=pattern,
-                required_when=required_when, required_when_text=required_when_text,
-                not_before=not_before, pii=bool(spec.get("pii")), description=spec.get("description"))
-            if "default" in spec and kind != "object":
-                raw = spec["default"]
-                try:
-                    default = ClaimValidator((), frozenset(MINOR_UNITS)).convert_default(field_spec, raw)
-                except ClaimError as error:
-                    self.problem(where + ("default",), E.PRODUCT_FIELD, f"default: {error.message}")
-                    default = None
-                field_spec = replace(field_spec, default=default, has_default=True)
-            specs.append(field_spec)
-        return tuple(specs)
+                other = declared.get(other_path)
+                candidates = [p for p in dates if declared[p].get("type") == kind]
+            if other is None or other.get("type") != kind:
+                what = "date" if kind == "date" else "date-time"
+                scope = "an item field of the same element or a claim field" if siblings is not None else \
+                    "a field of this product"
+                self.problem(where + (order,), E.REF_UNKNOWN_FIELD,
+                             f"{order} names '{other_path}', which is not a {what} {scope}"
+                             + suggest(other_path, candidates))
+        values = spec.get("values")
+        if kind == "event":
+            values, kind_groups = leaves or frozenset(), groups
+        else:
+            kind_groups = frozenset()
+        items: tuple[FieldSpec, ...] = ()
+        records = kind == "list" and "items" in spec
+        if records:
+            members = {name: sub for name, sub in (spec.get("items") or {}).items() if sub is not None}
+            items = tuple(self.field_spec(name, sub, where + ("items", name), events, declared, dates, members)
+                          for name, sub in members.items())
+        field_spec = FieldSpec(
+            path=path, type="records" if records else kind,
+            required=not (spec.get("optional") or "default" in spec),
+            values=frozenset(values) if values is not None else None, groups=kind_groups,
+            minimum=spec.get("min"), maximum=spec.get("max"), pattern=pattern,
+            required_when=conditions.get("required_when", (None, None))[0],
+            required_when_text=conditions.get("required_when", (None, None))[1],
+            present_when=conditions.get("present_when", (None, None))[0],
+            present_when_text=conditions.get("present_when", (None, None))[1],
+            not_before=spec.get("not_before"), not_after=spec.get("not_after"),
+            pii=bool(spec.get("pii")), description=spec.get("description"), items=items,
+            min_items=spec.get("min_items"), max_items=spec.get("max_items"), unique=bool(spec.get("unique")))
+        if "default" in spec and kind != "object":
+            raw = spec["default"]
+            try:
+                default = ClaimValidator((), frozenset(MINOR_UNITS)).convert_default(field_spec, raw)
+            except ClaimError as error:
+                self.problem(where + ("default",), E.PRODUCT_FIELD, f"default: {error.message}")
+                default = None
+            field_spec = replace(field_spec, default=default, has_default=True)
+        return field_spec
 
     # tables and bands -----------------------------------------------------------
     def build_tables(self, currencies: frozenset[str]) -> None:
@@ -825,6 +897,11 @@ DECISION_VALUES = {
 MAX_DEFINITION_DEPTH = 200
 _RANGE = Decimal(10) ** 15
 _RANGE_TEXT = "10^15"
+
+
+def _may_be_absent(spec: dict) -> bool:
+    """Optional, or required only under a condition: a claim may leave the field out."""
+    return bool(spec.get("optional") or "required_when" in spec or "present_when" in spec)
 
 
 def _in_range(value) -> bool:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Callable
 
 from ..dsl.checker import suggest
+from ..dsl.errors import EvaluationError
 from ..dsl.iso import COUNTRIES, COUNTRY_ALIASES, MINOR_UNITS
 from ..dsl.values import Money
 
@@ -27,6 +29,8 @@ from .errors import ClaimError
 from .model import FieldSpec
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})\Z")
+_NO_OFFSET = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\Z")
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
 _CURRENCY = re.compile(r"[A-Z]{3}\Z")
 _PLAIN_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?\Z")
@@ -93,6 +97,25 @@ def parse_date(raw: Any, path: str) -> date:
     if type(raw) is date:
         return raw
     raise ClaimError(E.CLAIM_TYPE, f"{path} must be a date (YYYY-MM-DD text), not {_kind(raw)}", path)
+
+
+def parse_datetime(raw: Any, path: str) -> datetime:
+    """An instant: ISO 8601 with a UTC offset (`2025-07-01T10:00:00Z`, `2025-07-01T12:00+02:00`).
+    One without an offset is invalid input: no time zone is guessed."""
+    if type(raw) is str:
+        if _NO_OFFSET.match(raw):
+            raise ClaimError(E.CLAIM_INVALID_DATE, f"{path}: {_show(raw)} has no UTC offset; write it with one, "
+                             "e.g. 2025-07-01T10:00:00Z or 2025-07-01T12:00+02:00 (no time zone is guessed)", path)
+        if not _DATETIME.match(raw):
+            raise ClaimError(E.CLAIM_INVALID_DATE, f"{path}: {_show(raw)} is not a date-time (write "
+                             "YYYY-MM-DDTHH:MM[:SS] with a UTC offset, e.g. 2025-07-01T10:00:00Z)", path)
+        try:
+            return datetime.fromisoformat(raw)
+        except ValueError:
+            raise ClaimError(E.CLAIM_INVALID_DATE, f"{path}: {raw} is not a possible date and time", path) from None
+    if type(raw) is datetime and raw.utcoffset() is not None:
+        return raw
+    raise ClaimError(E.CLAIM_TYPE, f"{path} must be a date-time (text with a UTC offset), not {_kind(raw)}", path)
 
 
 def parse_decimal(raw: Any, path: str, pattern=_DECIMAL, what: str = "a number", digits: bool = True) -> Decimal:
@@ -209,6 +232,52 @@ class _Converters:
     def _date(self, spec):
         return parse_date
 
+    def _datetime(self, spec):
+        return parse_datetime
+
+    def _records(self, spec):
+        """A list of records: each element an object of the declared item fields, checked as a claim
+        is; errors name the element by its index from 0 (`claim.baggage.items[1].price`)."""
+        items = [(item, self.make(item)) for item in spec.items]
+        names = frozenset(item.path for item in spec.items)
+        siblings = [item for item in spec.items if _sibling(item.not_before) or _sibling(item.not_after)]
+        low, high = spec.min_items, spec.max_items
+        what = spec.description or "element"
+
+        def convert(raw, path):
+            if type(raw) is not list and type(raw) is not tuple:
+                raise ClaimError(E.CLAIM_TYPE, f"{path} must be a list (of objects with "
+                                 f"{_list(names)}), not {_kind(raw)}", path)
+            _check_count(raw, low, high, path)
+            elements = []
+            for index, element in enumerate(raw):
+                where = f"{path}[{index}]"
+                if type(element) is not dict:
+                    raise ClaimError(E.CLAIM_TYPE, f"{where} must be an object (an {what}), not {_kind(element)}",
+                                     where)
+                for key in element:
+                    if key not in names:
+                        hint = suggest(key, names) if type(key) is str and len(key) <= 100 else ""
+                        raise ClaimError(E.CLAIM_UNKNOWN_FIELD, f"unknown field '{clip(where + '.' + str(key))}'"
+                                         f"{hint} (an element has {_list(names)})", f"{where}.{key}")
+                record = {}
+                for item, item_convert in items:
+                    value = element.get(item.path)
+                    if value is None:
+                        if item.has_default:
+                            record[item.path] = item.default
+                        elif item.required:
+                            raise _missing(f"{where}.{item.path}")
+                        else:
+                            record[item.path] = None
+                    else:
+                        record[item.path] = item_convert(value, f"{where}.{item.path}")
+                for item in siblings:
+                    _check_order(item, record.get(item.path), record, f"{where}.{item.path}", where)
+                elements.append(record)
+            return tuple(elements)
+        return convert
+
     def _bool(self, spec):
         def convert(raw, path):
             if raw is True or raw is False:
@@ -296,10 +365,12 @@ class _Converters:
 
     def _list(self, spec):
         values = spec.values
+        low, high, unique = spec.min_items, spec.max_items, spec.unique
 
         def convert(raw, path):
             if type(raw) is not list and type(raw) is not tuple:
                 raise ClaimError(E.CLAIM_TYPE, f"{path} must be a list, not {_kind(raw)}", path)
+            _check_count(raw, low, high, path)
             for i, item in enumerate(raw):
                 if type(item) is not str:
                     raise ClaimError(E.CLAIM_TYPE, f"{path}[{i}] must be one of {_list(values)}, not {_kind(item)}",
@@ -308,8 +379,46 @@ class _Converters:
                     raise ClaimError(E.CLAIM_UNKNOWN_CODE, f"{path}[{i}]: {_show(item)} is not one of "
                                      f"{_list(values)}" + (suggest(item, values) if type(item) is str else ""),
                                      f"{path}[{i}]")
+                if unique and item in raw[:i]:
+                    raise ClaimError(E.CLAIM_DUPLICATE, f"{path}[{i}]: {_show(item)} is listed twice; each value "
+                                     "at most once", f"{path}[{i}]")
             return tuple(raw)
         return convert
+
+
+def _check_count(raw, low, high, path):
+    if low is not None and len(raw) < low:
+        what = "may not be empty" if low == 1 else f"needs at least {low} elements"
+        raise ClaimError(E.CLAIM_RANGE, f"{path} {what} (it has {len(raw)})", path)
+    if high is not None and len(raw) > high:
+        raise ClaimError(E.CLAIM_RANGE, f"{path} has {len(raw)} elements; at most {high}", path)
+
+
+def _sibling(reference: str | None) -> bool:
+    """A date order on an item field names another item field (no dots) or a claim field."""
+    return reference is not None and "." not in reference
+
+
+def _check_order(spec: FieldSpec, value, values: dict, path: str, owner: str = "") -> None:
+    """`not_before` / `not_after`: a date (or date-time) and the one it may not precede or follow.
+
+    In a record, a name without dots is another item field of the same element; `values` is
+    where the other date is read (the element's record, or the claim's values).
+    """
+    if value is None:
+        return
+    for reference, later in ((spec.not_before, False), (spec.not_after, True)):
+        if reference is None or (owner and not _sibling(reference)) or (not owner and _sibling(reference)):
+            continue
+        other = values.get(reference)
+        if other is None:
+            continue
+        if (value > other) if later else (value < other):
+            shown = f"{owner}.{reference}" if owner else reference
+            relation = "after" if later else "before"
+            if spec.pii:
+                raise ClaimError(E.CLAIM_DATE_ORDER, f"{path} is {relation} {shown}", path)
+            raise ClaimError(E.CLAIM_DATE_ORDER, f"{path} ({value}) is {relation} {shown} ({other})", path)
 
 
 def _check_range(value, low, high, path):
@@ -348,9 +457,11 @@ class ClaimValidator:
         self.root = _Object("")
         self.root.children["product"] = None
         self.paths = [spec.path for spec in fields]
-        self._conditional = [s for s in fields if s.required_when is not None]
-        self._ordered = [s for s in fields if s.not_before is not None]
+        self._conditional = [s for s in fields if s.required_when is not None or s.present_when is not None]
+        self._ordered = [s for s in fields if s.not_before is not None or s.not_after is not None]
         self._money_paths = [s.path for s in fields if s.type == "money"]
+        self._records = [s for s in fields if s.type == "records"]
+        self._personal = frozenset(s.path for s in fields if s.pii)
         for spec in fields:
             parts = spec.path.split(".")
             node = self.root
@@ -381,7 +492,7 @@ class ClaimValidator:
                 required = required or (child_required and not child.optional)
             elif child is not None:
                 spec = child[0]
-                required = required or (spec.required and spec.required_when is None)
+                required = required or (spec.required and spec.required_when is None and spec.present_when is None)
         node.required = required
         return required
 
@@ -408,13 +519,19 @@ class ClaimValidator:
         self._counter = 0
         self._emit_object(self.root, "claim", lines, "    ")
         for spec in self._conditional:
-            when = self._constant(spec.required_when)
-            lines += [f"    if V[{spec.path!r}] is None and {when}(V, _NO_DEFINITIONS):",
-                      f"        raise _required_when({self._constant(spec)})"]
+            if spec.required_when is not None:
+                when = self._constant(spec.required_when)
+                lines += [f"    if V[{spec.path!r}] is None and _holds({when}, V):",
+                          f"        raise _required_when({self._constant(spec)})"]
+            if spec.present_when is not None:
+                when = self._constant(spec.present_when)
+                lines += [f"    if (V[{spec.path!r}] is None) is _holds({when}, V):",
+                          f"        raise _present_when({self._constant(spec)}, V)"]
         for spec in self._ordered:
-            lines += [f"    if V[{spec.path!r}] is not None and V[{spec.not_before!r}] is not None "
-                      f"and V[{spec.path!r}] < V[{spec.not_before!r}]:",
-                      f"        raise _date_order({self._constant(spec)}, V)"]
+            lines.append(f"    _order({self._constant(spec)}, V[{spec.path!r}], V, {spec.path!r}, {self._constant(self._personal)})")
+        for spec in self._records:
+            if _absolute_orders(spec):
+                lines.append(f"    _records_order({self._constant(spec)}, V)")
         lines.append("    currency = None")
         for path in self._money_paths:
             lines += [f"    m = V[{path!r}]",
@@ -423,10 +540,15 @@ class ClaimValidator:
                       "            currency = m.currency",
                       "        elif m.currency != currency:",
                       f"            raise _mixed({path!r}, m, currency)"]
+        for spec in self._records:
+            if _has_money(spec):
+                lines.append(f"    currency = _records_currency({self._constant(spec)}, V[{spec.path!r}], currency)")
         lines.append("    return V, currency")
         namespace = {"K": tuple(self._constants), "_not_object": _not_object, "_unknown": self._unknown_error,
                      "_missing": _missing, "_not_dict": _not_dict, "_required_when": _required_when,
-                     "_date_order": _date_order, "_mixed": _mixed, "_NO_DEFINITIONS": _NoDefinitions,
+                     "_present_when": _present_when, "_holds": _holds, "_order": _order_checked,
+                     "_records_order": _records_order, "_records_currency": _records_currency,
+                     "_mixed": _mixed, "_NO_DEFINITIONS": _NoDefinitions,
                      "_DATE": _DATE.match, "_fromiso": date.fromisoformat, "__builtins__": {"type": type,
                      "dict": dict, "str": str, "int": int, "ValueError": ValueError}}
         self.source = "\n".join(lines) + "\n"
@@ -532,9 +654,65 @@ def _required_when(spec: FieldSpec) -> ClaimError:
     return ClaimError(E.CLAIM_MISSING_FIELD, f"{spec.path} is required when {spec.required_when_text}", spec.path)
 
 
-def _date_order(spec: FieldSpec, values: dict) -> ClaimError:
-    return ClaimError(E.CLAIM_DATE_ORDER, f"{spec.path} ({values[spec.path]}) is before {spec.not_before} "
-                      f"({values[spec.not_before]})", spec.path)
+def _present_when(spec: FieldSpec, values: dict) -> ClaimError:
+    if values[spec.path] is None:
+        return ClaimError(E.CLAIM_MISSING_FIELD, f"{spec.path} is required when {spec.present_when_text}", spec.path)
+    return ClaimError(E.CLAIM_UNEXPECTED_FIELD, f"{spec.path} is given, but only applies when "
+                      f"{spec.present_when_text}; it is not read otherwise", spec.path)
+
+
+def _holds(condition, values: dict) -> bool:
+    """A required_when (or present_when) condition; one that reads a field the claim leaves out
+    does not hold."""
+    try:
+        return bool(condition(values, _NoDefinitions))
+    except EvaluationError:
+        return False
+
+
+def _order_checked(spec: FieldSpec, value, values: dict, path: str, personal: frozenset) -> None:
+    """A claim field's `not_before` / `not_after`; personal dates are never shown."""
+    hidden = spec.pii or spec.not_before in personal or spec.not_after in personal
+    _check_order(replace(spec, pii=True) if hidden and not spec.pii else spec, value, values, path)
+
+
+def _absolute_orders(spec: FieldSpec) -> bool:
+    return any((item.not_before and not _sibling(item.not_before)) or (item.not_after and not _sibling(item.not_after))
+               or (item.type == "records" and _absolute_orders(item)) for item in spec.items)
+
+
+def _records_order(spec: FieldSpec, values: dict, records=None, path: str | None = None) -> None:
+    """Item fields whose date order names a claim field (an article bought no later than the loss)."""
+    path = path or spec.path
+    for index, record in enumerate(records if records is not None else values[spec.path] or ()):
+        where = f"{path}[{index}]"
+        for item in spec.items:
+            if item.type == "records":
+                _records_order(item, values, record.get(item.path) or (), f"{where}.{item.path}")
+                continue
+            _check_order(item, record.get(item.path), values, f"{where}.{item.path}")
+
+
+def _has_money(spec: FieldSpec) -> bool:
+    return any(item.type == "money" or (item.type == "records" and _has_money(item)) for item in spec.items)
+
+
+def _records_currency(spec: FieldSpec, records, currency: str | None, path: str | None = None) -> str | None:
+    """All money in one claim is in one currency, the amounts in its lists of records included."""
+    path = path or spec.path
+    for index, record in enumerate(records or ()):
+        for item in spec.items:
+            value = record.get(item.path)
+            if value is None:
+                continue
+            if item.type == "records":
+                currency = _records_currency(item, value, currency, f"{path}[{index}].{item.path}")
+            elif item.type == "money":
+                if currency is None:
+                    currency = value.currency
+                elif value.currency != currency:
+                    raise _mixed(f"{path}[{index}].{item.path}", value, currency)
+    return currency
 
 
 def _mixed(path: str, money: Money, currency: str) -> ClaimError:
@@ -543,7 +721,11 @@ def _mixed(path: str, money: Money, currency: str) -> ClaimError:
 
 
 class _FieldsOnly(dict):
-    """The `D` a required_when condition sees: it may read fields only."""
+    """The `D` a required_when condition sees: it may read fields only (a query in it still tells
+    what it chose, to no one)."""
+
+    def note(self, used) -> None:
+        pass
 
 
 _NoDefinitions = _FieldsOnly()

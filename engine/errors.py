@@ -110,6 +110,8 @@ CLAIM_MIXED_CURRENCY = "claim.mixed-currency"
 CLAIM_CURRENCY_MISMATCH = "claim.currency-mismatch"
 CLAIM_AMOUNT = "claim.amount"
 CLAIM_UNREADABLE = "claim.unreadable"
+CLAIM_UNEXPECTED_FIELD = "claim.unexpected-field"
+CLAIM_DUPLICATE = "claim.duplicate-value"
 EVALUATION_ERROR = "evaluation.error"
 
 # -- stable codes: the HTTP service (policyconf serve) ---------------------------

@@ -1,4 +1,9 @@
-"""The compiled product: immutable, shared by every thread that evaluates claims."""
+"""The compiled product: immutable, shared by every thread that evaluates claims.
+
+A `Product` holds its claim fields (`FieldSpec`, for the validator), its rules in the order
+they are decided (`Rule`), documents, referrals, its `Settlement` (a formula, or `Step`s in
+order), and, for a product whose claims ask for several benefit sections, its `Benefits`.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,7 +17,8 @@ Position = tuple                          # (file, line, column) in a product fi
 @dataclass(frozen=True)
 class FieldSpec:
     path: str
-    type: str                            # text code country event date bool integer decimal money list object
+    type: str                            # text code country event date datetime bool integer decimal money list
+                                         # records object
     required: bool = True                # absent is invalid (unless required_when says otherwise)
     default: Any = None                  # converted value
     has_default: bool = False
@@ -23,9 +29,16 @@ class FieldSpec:
     pattern: Any = None                   # compiled re.Pattern
     required_when: Test | None = None
     required_when_text: str | None = None
-    not_before: str | None = None
+    not_before: str | None = None        # a date (or date-time) field this one may not be earlier than
+    not_after: str | None = None         # ... nor later than
+    present_when: Test | None = None     # required when it holds, refused when it does not
+    present_when_text: str | None = None
     pii: bool = False
     description: str | None = None
+    items: tuple["FieldSpec", ...] = ()  # records: the item fields of each element (paths: their names)
+    min_items: int | None = None         # list and records: how many elements at least, at most
+    max_items: int | None = None
+    unique: bool = False                 # list: each value at most once
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,7 @@ class Rule:
     when_text: str = ""
     reads: tuple[str, ...] = ()          # fields and definitions the condition reads (for the trace)
     position: Position | None = None     # where its condition is written
+    rank: int = 0                        # its place in the product: reasons are listed in this order
 
     def reason(self) -> dict:
         return {"code": self.id, "clause": self.clause, "message": self.message}
@@ -53,6 +67,7 @@ class DocumentRule:
     applies: Test | None                 # None: every claim
     provided: Test
     position: Position | None = None
+    rank: int = 0
 
 
 @dataclass(frozen=True)
@@ -67,13 +82,78 @@ class Invariant:
 
 
 @dataclass(frozen=True)
+class Group:
+    """A limit on a group of the elements of an `each` step (valuables in total, say)."""
+    of: Callable                          # f(V, D, element) -> bool: the element belongs to the group
+    at_most: Callable                     # f(V, D, amount): the group's limit, given its total
+    reason: Rule | None
+    text: str
+    position: Position | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a settlement, on the amount so far (`amount` in its expressions).
+
+    kind: `amount` (the amount is now `value`), `limit` (at most `value`; its reason is listed
+    when it lowers the amount), `excess` (what the customer bears: min(`value`, amount), taken
+    off), `adjust` (the amount is now `value`; its reason is listed when it applies), `each` (an
+    amount for every element of `items`, through `steps`, then `groups`' limits; their sum).
+    `when`: the step applies only when it holds.
+    """
+    kind: str
+    value: Callable | None                # f(V, D, amount) (in an `each`: f(V, D, element, amount))
+    when: Callable | None = None
+    reason: Rule | None = None
+    text: str = ""                        # the expression as written, for the trace
+    position: Position | None = None
+    items: Callable | None = None         # each: f(V, D, ...) -> the list
+    items_text: str = ""
+    steps: tuple["Step", ...] = ()
+    groups: tuple[Group, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settlement:
-    kind: Test
-    payout: Test
-    excess: Test
-    depreciation: Test
+    kind: Test | None                     # None in a benefit section: the product's kind applies
+    payout: Test | None                   # a formula (payout, excess), or steps
+    excess: Test | None
+    depreciation: Test | None             # None: 0.00 (or null, for a product with benefit sections)
     adjustments: tuple[Rule, ...] = ()
     positions: dict = field(default_factory=dict)      # part (kind, payout, ...) -> Position
+    steps: tuple[Step, ...] = ()
+
+    def reasons(self) -> list[Rule]:
+        """Every reason this settlement can give, in order."""
+        found = list(self.adjustments)
+
+        def walk(steps):
+            for step in steps:
+                if step.reason is not None:
+                    found.append(step.reason)
+                walk(step.steps)
+                found.extend(group.reason for group in step.groups if group.reason is not None)
+        walk(self.steps)
+        return found
+
+
+@dataclass(frozen=True)
+class Section:
+    """A benefit section: assessed on its own, its own refusals, documents, referrals and amount."""
+    id: str
+    name: str
+    clause: str | None
+    refusals: tuple[Rule, ...]            # shared refusals (with this section's condition) first
+    documents: tuple[DocumentRule, ...]
+    referrals: tuple[Rule, ...]
+    settlement: Settlement
+
+
+@dataclass(frozen=True)
+class Benefits:
+    claimed: str                          # the claim's list field naming the sections it asks for
+    declined_when: str                    # "every-section-refused" or "any-section-refused"
+    sections: tuple[Section, ...]
 
 
 @dataclass(frozen=True)
@@ -100,6 +180,8 @@ class Product:
     invariants: tuple[Invariant, ...] = ()
     literals: frozenset[str] = frozenset()   # text the product's expressions name (for claim generators)
     zeros: dict[str, Any] = field(default_factory=dict, repr=False)   # 0.00 in each currency, made once
+    benefits: Benefits | None = None
+    version_date: str = "policy.purchased"   # the date field that chooses the version
 
     def events(self) -> frozenset[str]:
         """The event codes a claim may name (empty when the product has no catalogue)."""
@@ -109,5 +191,19 @@ class Product:
         return frozenset()
 
     def rules(self) -> list[Rule]:
-        adjustments = list(self.settlement.adjustments) if self.settlement else []
-        return [*self.declining, *self.referrals, *adjustments]
+        """Every rule and reason the product can give, in its order."""
+        found = [*self.declining, *self.referrals, *(self.settlement.reasons() if self.settlement else [])]
+        if self.benefits is not None:
+            for section in self.benefits.sections:
+                found += [*section.refusals, *section.referrals, *section.settlement.reasons()]
+        unique = {}
+        for rule in found:
+            unique.setdefault(rule.id, rule)
+        return sorted(unique.values(), key=lambda rule: rule.rank)
+
+    def all_documents(self) -> list[DocumentRule]:
+        documents = list(self.documents)
+        if self.benefits is not None:
+            for section in self.benefits.sections:
+                documents += section.documents
+        return documents
