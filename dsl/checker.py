@@ -480,7 +480,14 @@ class _Checker:
                 return self._error(TYPE, f"this table is looked up by {table.key}, not {key.type}", node.key)
             return T.Lookup(node.line, node.column, table.value, name, key)
         if isinstance(table, t.Bands):
-            if not t.is_numeric(key.type):
+            if isinstance(table.key, t.Money):
+                if not isinstance(key.type, t.Money):
+                    return self._error(TYPE, f"'{name}' has bands of amounts: look it up by an amount, "
+                                             f"not {_a(key.type)}", node.key)
+                if key.type.currency and table.key.currency and key.type.currency != table.key.currency:
+                    return self._error(CURRENCY, f"'{name}' has bands in {table.key.currency}, not "
+                                                 f"{key.type.currency}", node.key)
+            elif not t.is_numeric(key.type):
                 return self._error(TYPE, f"a band schedule is looked up by a number, not {key.type}", node.key)
             return T.Lookup(node.line, node.column, table.value, name, key)
         return self._error(TYPE, f"'{name}' cannot be looked up", target)  # pragma: no cover

@@ -114,6 +114,7 @@ class Table(Type):
 @dataclass(frozen=True)
 class Bands(Type):
     value: Type
+    key: Type = NUMBER               # what is looked up: a number (integer or decimal) or an amount
 
     @property
     def name(self) -> str:  # type: ignore[override]

@@ -305,8 +305,22 @@ class LookupTable:
         return self.default, None
 
 
+class Band(tuple):
+    """One band: (low, high, value, inclusive, label). A key is in it when low <= key and key <= high
+    (inclusive) or key < high; `high` None: and more. `label` is how the wording writes the band."""
+    __slots__ = ()
+
+    @property
+    def low(self):
+        return self[0]
+
+    @property
+    def label(self) -> str:
+        return self[4]
+
+
 class BandSchedule:
-    """Bands of whole numbers (`from`..`to`, both included; the last may be open)."""
+    """Bands of a number, a decimal or an amount, in order, without gaps or overlaps (checked at load)."""
 
     __slots__ = ("name", "clause", "unit", "bands")
 
@@ -314,13 +328,14 @@ class BandSchedule:
         self.name = name
         self.clause = clause
         self.unit = unit
-        self.bands = bands          # ((low, high_or_None, value), ...)
+        self.bands = bands          # (Band, ...)
 
     def find(self, key):
-        """(value, (low, high)) of the band `key` falls in; in none of them, an `EvaluationError`."""
-        for low, high, value in self.bands:
-            if key >= low and (high is None or key <= high):
-                return value, (low, high)
+        """(value, the Band) `key` falls in; in none of them, an `EvaluationError`."""
+        for band in self.bands:
+            low, high, value, inclusive, _ = band
+            if key >= low and (high is None or (key <= high if inclusive else key < high)):
+                return value, band
         raise EvaluationError(f"{key} {self.unit} falls in no band of '{self.name}'", "lookup")
 
 

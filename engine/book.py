@@ -195,6 +195,21 @@ def load(paths: Iterable[str] | str) -> Loaded:
     for product_id, chain in versions.items():
         built = tuple(v.product for v in chain if v.product is not None)
         if built and len(built) == len(chain):
+            dates = {p.version_date for p in built}
+            if len(built) > 1 and None in dates:
+                version = next(v for v in chain if v.product.version_date is None)
+                loaded.problems.append(version.document.problem(
+                    ("effective_from",), E.REF_UNKNOWN_FIELD, f"'{product_id}' has {len(built)} versions, chosen by "
+                    "policy.purchased, which this version does not declare as a date field; declare it, or name "
+                    "the date field that chooses the version with `version_date`", key=True))
+                continue
+            if len(dates) > 1:
+                version = next(v for v in chain if v.product.version_date != built[0].version_date)
+                loaded.problems.append(version.document.problem(
+                    ("version_date",), E.REF_UNKNOWN_FIELD, f"the versions of '{product_id}' are chosen by "
+                    f"different dates ({', '.join(sorted(str(d) for d in dates))}); one product has one version "
+                    "date"))
+                continue
             loaded.products[product_id] = built
     loaded.problems.sort()
     return loaded
@@ -352,19 +367,29 @@ class ProductBook:
             raise ClaimError(E.CLAIM_UNKNOWN_PRODUCT, f"unknown product '{clip(product_id)}'{hint}"
                              f" (products: {', '.join(self.ids)})", "product")
         chain = self._products[product_id]
-        policy = claim.get("policy")
-        raw = policy.get("purchased") if type(policy) is dict else None
+        path = chain[-1].version_date               # the same in every version (checked at load)
+        raw = _at(claim, path) if path is not None else None
         if raw is None:
             return chain[-1]                # the validator reports the missing date
-        purchased = parse_date(raw, "policy.purchased")
-        version = _version_on(chain, purchased)
+        day = parse_date(raw, path)
+        version = _version_on(chain, day)
         if version is None:
-            raise ClaimError(E.CLAIM_NO_VERSION, f"policy.purchased {purchased} is before the first version of "
-                             f"{product_id} ({chain[0].effective_from})", "policy.purchased")
-        if version.effective_until and purchased > version.effective_until:
-            raise ClaimError(E.CLAIM_NO_VERSION, f"no version of {product_id} is in effect on {purchased} "
-                             f"(version {version.version} ended {version.effective_until})", "policy.purchased")
+            raise ClaimError(E.CLAIM_NO_VERSION, f"{path} {day} is before the first version of "
+                             f"{product_id} ({chain[0].effective_from})", path)
+        if version.effective_until and day > version.effective_until:
+            raise ClaimError(E.CLAIM_NO_VERSION, f"no version of {product_id} is in effect on {day} "
+                             f"(version {version.version} ended {version.effective_until})", path)
         return version
+
+
+def _at(claim: dict, path: str):
+    """The raw value at a dotted path of a claim document, or None."""
+    value: Any = claim
+    for part in path.split("."):
+        if type(value) is not dict:
+            return None
+        value = value.get(part)
+    return value
 
 
 def _claim_id(claim: Any) -> str | None:

@@ -34,7 +34,7 @@ from ..dsl.errors import CURRENCY, CYCLE, TOO_DEEP, ExpressionError
 from ..dsl.fold import fold
 from ..dsl.iso import COUNTRIES, COUNTRY_CURRENCY, MINOR_UNITS
 from ..dsl.parser import parse
-from ..dsl.values import BandSchedule, LookupTable, Money
+from ..dsl.values import Band, BandSchedule, LookupTable, Money
 
 from . import errors as E
 from .claims import ClaimValidator
@@ -97,6 +97,14 @@ class Builder:
         self._cycles_reported: set[str] = set()
         self.currencies = frozenset(data.get("currencies") or ())
         self.literals: set[str] = set()
+        # name -> (path of its value, the value: an expression or a list of text, shown in traces
+        # although computed from personal data: `pii: false`)
+        self.definitions: dict[str, tuple[tuple, Any, bool]] = {}
+        for name, value in (data.get("definitions") or {}).items():
+            if isinstance(value, dict):
+                self.definitions[name] = (("definitions", name, "value"), value["value"], value.get("pii") is False)
+            elif value is not None:
+                self.definitions[name] = (("definitions", name), value, False)
 
     # -- problems -------------------------------------------------------------
     def problem(self, path: tuple, code: str, message: str, key: bool = False, severity: str = "error",
@@ -131,6 +139,7 @@ class Builder:
         invariants = self.build_invariants()
         self.check_rule_ids()
         fields = self.finish_fields(declared, events)
+        version_date = self.check_version_date(declared)
         if not currencies:
             self.problem(("id",), E.SCHEMA_MISSING_KEY, "the product declares no `currencies`")
         if any(p.severity == "error" for p in self.problems):
@@ -149,7 +158,31 @@ class Builder:
             pii=frozenset(spec.path for spec in fields if spec.pii),
             private_definitions=self._private_definitions(fields),
             tables=dict(self.named), invariants=tuple(invariants), literals=frozenset(self.literals),
-            zeros={code: Money(Decimal(0), code).rounded() for code in currencies if code in MINOR_UNITS})
+            zeros={code: Money(Decimal(0), code).rounded() for code in currencies if code in MINOR_UNITS},
+            version_date=version_date)
+
+    def check_version_date(self, declared: dict[str, dict]) -> str | None:
+        """The date field that chooses the version: declared by the product, as a date every claim gives.
+
+        None when the product names none and does not declare policy.purchased: it then has one
+        version for every claim (a product with several versions must have a version date: the
+        loader checks that on the chain)."""
+        path = self.data.get("version_date")
+        named = path is not None
+        path = path or "policy.purchased"
+        spec = declared.get(path)
+        if spec is not None and spec.get("type") == "date":
+            if "default" in spec or _may_be_absent(spec):
+                self.problem(("version_date",) if named else ("fields", path), E.REF_UNKNOWN_FIELD,
+                             f"{path} chooses the product's version, so every claim must give it: it may not be "
+                             "optional or have a default", key=not named)
+            return path
+        if named:
+            dates = [p for p, s in declared.items() if s.get("type") == "date"]
+            what = "a date field of this product" if spec is None else f"a date field (it is a {spec['type']} field)"
+            self.problem(("version_date",), E.REF_UNKNOWN_FIELD, f"version_date names '{path}', which is not "
+                         f"{what}" + suggest(path, dates))
+        return None
 
     # -- expressions: sites, scopes and the language's stages ---------------------
     def scope(self, reads: str, what: str = "required_when") -> Scope:
@@ -256,12 +289,10 @@ class Builder:
             for option in ("required_when", "present_when"):
                 if option in spec:
                     self.site(("fields", path, option), spec[option], FIELDS_ONLY, t.BOOL, option)
-        for name, value in (self.data.get("definitions") or {}).items():
-            if value is None or isinstance(value, list):
+        for name, (path, value, _) in self.definitions.items():
+            if isinstance(value, list) or name in self.named:
                 continue
-            if name in self.named:
-                continue
-            self.site(("definitions", name), value, RULES, None, f"'{name}'")
+            self.site(path, value, RULES, None, f"'{name}'")
         for section, base in RULE_SECTIONS:
             for rule_id, spec in (self._get(base + (section,)) or {}).items():
                 if spec is None:
@@ -280,7 +311,7 @@ class Builder:
         if settlement is not None:
             kind = settlement["kind"]
             if isinstance(kind, str) and re.fullmatch(r"[a-z][a-z0-9_]*", kind) \
-                    and kind not in (self.data.get("definitions") or {}):
+                    and kind not in self.definitions:
                 kind = f'"{kind}"'                  # a plain word: `kind: repair`
             self.site(("settlement", "kind"), kind, RULES, t.Text("code"), "the settlement kind")
             self.site(("settlement", "payout"), settlement["payout"], RULES, t.Money(None), "the payout")
@@ -293,8 +324,10 @@ class Builder:
 
     # -- check: definitions first, in the order of their dependencies ---------------
     def _definition_names(self) -> list[str]:
-        return [name for name, value in (self.data.get("definitions") or {}).items()
-                if value is not None and name not in self.named]
+        return [name for name in self.definitions if name not in self.named]
+
+    def definition_site(self, name: str) -> Site | None:
+        return self.sites.get(self.definitions[name][0])
 
     def check_sites(self) -> None:
         """Type-check every site; definitions first, each after the definitions it reads.
@@ -304,17 +337,17 @@ class Builder:
         MAX_DEFINITION_DEPTH is refused, since evaluating it would recurse that deep. A cycle is
         reported once, where it closes; what depends on a definition that failed fails silently.
         """
-        definitions = self.data.get("definitions") or {}
         names = self._definition_names()
         for name in names:
-            if isinstance(definitions[name], list):
-                constant = frozenset(str(v) for v in definitions[name])
+            value = self.definitions[name][1]
+            if isinstance(value, list):
+                constant = frozenset(str(v) for v in value)
                 self.literals.update(constant)
                 self.definition_types[name] = t.ListOf(t.Text("code", constant))
         known = set(names)
         depends: dict[str, list[str]] = {}
         for name in names:
-            site = self.sites.get(("definitions", name))
+            site = self.definition_site(name)
             tree = site.tree if site is not None else None
             depends[name] = [] if tree is None else list(dict.fromkeys(
                 sub.parts[0] for sub in walk(tree)
@@ -326,9 +359,9 @@ class Builder:
         for name in order:
             if name in self.definition_types:              # a list of codes
                 continue
-            site = self.sites.get(("definitions", name))
+            site = self.definition_site(name)
             if depth[name] > MAX_DEFINITION_DEPTH:
-                self.problem(("definitions", name), TOO_DEEP, f"'{name}' is the end of a chain of {depth[name]} "
+                self.problem(site.path, TOO_DEEP, f"'{name}' is the end of a chain of {depth[name]} "
                              f"definitions, each built on the one before; at most {MAX_DEFINITION_DEPTH} are allowed")
                 site.failed = True
                 self.definition_types[name] = t.ERROR
@@ -360,28 +393,32 @@ class Builder:
             if cycle[0] in self._cycles_reported:
                 continue
             self._cycles_reported.update(cycle)
-            site = self.sites[("definitions", cycle[-2])]
+            site = self.definition_site(cycle[-2])
             node = next(sub for sub in walk(site.tree) if isinstance(sub, ast.Path) and sub.parts == (cycle[-1],))
             self.expression_problem(site, ExpressionError(
                 CYCLE, f"'{cycle[0]}' depends on itself ({' -> '.join(cycle)})", node.line, node.column))
 
     def definition_functions(self) -> dict[str, Any]:
         functions: dict[str, Any] = {}
-        for name, value in (self.data.get("definitions") or {}).items():
-            if value is None or name in self.named:
+        for name, (path, value, _) in self.definitions.items():
+            if name in self.named:
                 continue
             if isinstance(value, list):
                 constant = frozenset(str(v) for v in value)
                 functions[name] = lambda V, D, c=constant: c
             else:
-                compiled = self.compiled(("definitions", name))
+                compiled = self.compiled(path)
                 if compiled is not None:
                     functions[name] = compiled.function
         return functions
 
     def definition_reads(self) -> dict[str, tuple[str, ...]]:
-        return {path[1]: site.compiled.reads for path, site in self.sites.items()
-                if path[0] == "definitions" and site.compiled is not None}
+        reads = {}
+        for name in self._definition_names():
+            site = self.definition_site(name)
+            if site is not None and site.compiled is not None:
+                reads[name] = site.compiled.reads
+        return reads
 
     # events -------------------------------------------------------------------
     def build_events(self) -> dict | None:
@@ -648,62 +685,148 @@ class Builder:
                 self.problem(("bands", name), E.PRODUCT_BANDS, f"'{name}' is already a table", key=True)
                 continue
             where = ("bands", name)
-            bands = []
-            value_type: t.Type | None = None
-            previous_high: int | None = None
+            unit = schedule["unit"]
+            bands, key_type, value_type = [], None, None
+            previous = None                       # (the previous band's end, whether it is included)
             rows = schedule["bands"]
             for i, band in enumerate(rows):
                 path = where + ("bands", i)
-                low, high = band["from"], band.get("to")
-                out = [key for key in ("from", "to") if key in band and not _in_range(band[key])]
-                for key in out:
-                    self.problem(path + (key,), E.PRODUCT_BANDS,
-                                 f"`{key}` is out of range (at most {_RANGE_TEXT} either way)")
-                if out:
+                bounds = self.band_bounds(path, band)
+                if bounds is None:
                     continue
-                if high is not None and high < low:
-                    self.problem(path + ("to",), E.PRODUCT_BANDS, f"band ends ({high}) before it starts ({low})")
+                (low, low_type), high_bound, inclusive = bounds
+                high, high_type = high_bound if high_bound is not None else (None, None)
+                joined = self.band_key(path, key_type, low_type, high_type)
+                if joined is None:
+                    continue
+                key_type = joined
+                if high is not None and (high < low or (high == low and not inclusive)):
+                    self.problem(path + ("to" if inclusive else "below",), E.PRODUCT_BANDS,
+                                 f"band ends ({_bound(high)}) before it starts ({_bound(low)})")
                 if high is None and i != len(rows) - 1:
                     self.problem(path, E.PRODUCT_BANDS, "only the last band may leave out `to`")
-                if i > 0 and previous_high is not None:
-                    if low > previous_high + 1:
-                        gap = (f"{previous_high + 1}" if low == previous_high + 2
-                               else f"{previous_high + 1} to {low - 1}")
-                        self.problem(path + ("from",), E.PRODUCT_BANDS,
-                                     f"gap between bands: {schedule['unit']} {gap} fall{'s' if low == previous_high + 2 else ''} "
-                                     "in no band")
-                    elif low <= previous_high:
-                        self.problem(path + ("from",), E.PRODUCT_BANDS,
-                                     f"bands overlap: {schedule['unit']} {low} to {min(previous_high, high or previous_high)} "
-                                     "are in two bands")
-                previous_high = high
+                if previous is not None:
+                    self.band_seam(path, unit, previous, low, key_type)
+                previous = (high, inclusive) if high is not None else None
                 found = self.constant(path + ("value",), band["value"], "a band value")
                 if found is None:
                     continue
                 constant, type_ = found
                 value_type = type_ if value_type is None else (t.unify(value_type, type_) or value_type)
-                bands.append((low, high, constant))
-            numbers = [value for _, _, value in bands if isinstance(value, (int, Decimal))]
+                bands.append(_band(low, high, inclusive, constant, key_type))
+            numbers = [band[2] for band in bands if isinstance(band[2], (int, Decimal))]
             if len(numbers) == len(bands) == len(rows):
                 for i in range(1, len(numbers)):
                     if numbers[i] < numbers[i - 1] and numbers != sorted(numbers, reverse=True):
                         self.problem(where + ("bands", i, "value"), E.PRODUCT_BANDS,
                                      f"not monotonic: {numbers[i]} after {numbers[i - 1]}, while the other "
                                      "bands increase", severity="warning")
-            self.table_types[name] = t.Bands(value_type or t.ERROR)
-            self.named[name] = BandSchedule(name, schedule.get("clause"), schedule["unit"], tuple(bands))
+            self.table_types[name] = t.Bands(value_type or t.ERROR, key_type or t.NUMBER)
+            self.named[name] = BandSchedule(name, schedule.get("clause"), unit, tuple(bands))
+
+    def band_bounds(self, path: tuple, band: dict):
+        """((low, type), (high, type) or None, high included?), or None after reporting a problem."""
+        if "to" in band and "below" in band:
+            self.problem(path + ("below",), E.PRODUCT_BANDS, "a band ends with `to` (included) or `below` "
+                         "(excluded), not both", key=True)
+            return None
+        found = []
+        for key in ("from", "to", "below"):
+            if key not in band:
+                found.append(None)
+                continue
+            raw = band[key]
+            if isinstance(raw, (int, Decimal)) and not isinstance(raw, bool):
+                if not _in_range(raw):
+                    self.problem(path + (key,), E.PRODUCT_BANDS,
+                                 f"`{key}` is out of range (at most {_RANGE_TEXT} either way)")
+                    return None
+                found.append((raw, t.INTEGER if isinstance(raw, int) else t.NUMBER))
+                continue
+            constant = self.constant(path + (key,), raw, f"a band's `{key}`")
+            if constant is None:
+                return None
+            value, type_ = constant
+            if not (t.is_numeric(type_) or isinstance(type_, t.Money)):
+                self.problem(path + (key,), E.PRODUCT_BANDS, f"a band's `{key}` is a number or an amount, not "
+                             f"{type_}")
+                return None
+            if isinstance(value, Money) and not _in_range(value.amount):
+                self.problem(path + (key,), E.PRODUCT_BANDS,
+                             f"`{key}` is out of range (at most {_RANGE_TEXT} either way)")
+                return None
+            found.append((value, type_))
+        low, to, below = found
+        return low, to if to is not None else below, below is None
+
+    def band_key(self, path: tuple, key_type, *types) -> t.Type | None:
+        """The kind of value a schedule's bands are of: whole numbers, decimals or amounts of one currency."""
+        for type_ in types:
+            if type_ is None:
+                continue
+            if key_type is None:
+                key_type = type_
+                continue
+            if isinstance(key_type, t.Money) != isinstance(type_, t.Money) or \
+                    (isinstance(type_, t.Money) and type_.currency != key_type.currency):
+                self.problem(path, E.PRODUCT_BANDS, f"the bands of one schedule are of one kind: {key_type} and "
+                             f"{type_}")
+                return None
+            key_type = t.unify(key_type, type_) or key_type
+        return key_type
+
+    def band_seam(self, path: tuple, unit: str, previous: tuple, low, key_type: t.Type) -> None:
+        """Where one band ends and the next starts: no gap, no overlap, at the resolution of the key
+        (a whole number; a minor unit of the currency; a decimal has none, so it takes `below`)."""
+        end, included = previous
+        if included:
+            step = 1 if key_type == t.INTEGER else _minor_unit(end) if isinstance(end, Money) else None
+            if step is None:                                      # decimals: `to` cannot meet `from`
+                if low == end:
+                    self.problem(path + ("from",), E.PRODUCT_BANDS, f"bands overlap: {unit} {_bound(low)} is in "
+                                 "two bands")
+                elif low > end:
+                    self.problem(path + ("from",), E.PRODUCT_BANDS, f"gap between bands: {unit} between "
+                                 f"{_bound(end)} and {_bound(low)} fall in no band; end the band before with "
+                                 f"`below: {_bound(low)}`")
+                else:
+                    self.problem(path + ("from",), E.PRODUCT_BANDS, f"bands overlap: {unit} {_bound(low)} to "
+                                 f"{_bound(end)} are in two bands")
+                return
+            after = end + step
+        else:
+            after, step = end, None
+        if low > after:
+            if key_type == t.INTEGER:
+                gap = f"{after}" if low == after + 1 else f"{after} to {low - 1}"
+                self.problem(path + ("from",), E.PRODUCT_BANDS,
+                             f"gap between bands: {unit} {gap} fall{'s' if low == after + 1 else ''} in no band")
+            else:
+                self.problem(path + ("from",), E.PRODUCT_BANDS, f"gap between bands: {unit} from {_bound(after)} "
+                             f"to under {_bound(low)} fall in no band")
+        elif low < after:
+            shown_end = end if included else None
+            if key_type == t.INTEGER and shown_end is not None:
+                self.problem(path + ("from",), E.PRODUCT_BANDS, f"bands overlap: {unit} {low} to {shown_end} "
+                             "are in two bands")
+            else:
+                self.problem(path + ("from",), E.PRODUCT_BANDS, f"bands overlap: {unit} from {_bound(low)} to "
+                             f"{'under ' if not included else ''}{_bound(after if not included else end)} are in "
+                             "two bands")
 
     def _private_definitions(self, fields) -> frozenset[str]:
-        """Definitions computed from personal data (directly or through other definitions)."""
+        """Definitions computed from personal data (directly or through other definitions), masked
+        in traces; a definition declared `pii: false` is shown, and what it feeds is not masked for it."""
         private = {spec.path for spec in fields if spec.pii}
+        public = {name for name, (_, _, shown) in self.definitions.items() if shown}
         changed = True
         while changed:
             changed = False
             for name, reads in self.definition_reads().items():
-                if name not in private and private.intersection(reads):
+                if name not in private and name not in public and private.intersection(reads):
                     private.add(name)
                     changed = True
-        return frozenset(name for name in private if name in (self.data.get("definitions") or {}))
+        return frozenset(name for name in private if name in self.definitions)
 
     # rules ----------------------------------------------------------------------
     def build_rules(self, section: str, kind: str, base: tuple = ()) -> list[Rule]:
@@ -897,6 +1020,26 @@ DECISION_VALUES = {
 MAX_DEFINITION_DEPTH = 200
 _RANGE = Decimal(10) ** 15
 _RANGE_TEXT = "10^15"
+
+
+def _bound(value) -> str:
+    return str(value)
+
+
+def _minor_unit(amount: Money) -> Money:
+    return Money(Decimal(1).scaleb(-MINOR_UNITS.get(amount.currency, 2)), amount.currency)
+
+
+def _band(low, high, inclusive: bool, value, key_type: t.Type) -> Band:
+    """A band as looked up. An amount's `to` covers what is under the next minor unit: 699.99 GBP
+    takes 699.995 GBP, computed, as the wording's "300.00 to 699.99" means."""
+    if high is None:
+        return Band((low, None, value, True, f"{low} and more"))
+    if not inclusive:
+        return Band((low, high, value, False, f"{low} to under {high}"))
+    if isinstance(high, Money):
+        return Band((low, high + _minor_unit(high), value, False, f"{low} to {high}"))
+    return Band((low, high, value, True, f"{low}-{high}"))
 
 
 def _may_be_absent(spec: dict) -> bool:

@@ -53,7 +53,7 @@ class Definitions(dict):
         if isinstance(table, BandSchedule):
             self.trace.append((_band_step, table, key, row, value))
             if self.hits is not None:
-                self.hits.add(("band", table.name, row[0]))
+                self.hits.add(("band", table.name, row.low))
         else:
             self.trace.append((_row_step, table, key, row, value))
             if self.hits is not None:
@@ -97,9 +97,7 @@ def _row_step(table: LookupTable, key, row, value) -> str:
 
 
 def _band_step(schedule: BandSchedule, key, band, value) -> str:
-    low, high = band
-    span = f"{low}-{high}" if high is not None else f"{low} and more"
-    return f"{schedule.name}[{key}]: band {span} {schedule.unit}: {value}{_cite(schedule.clause)}"
+    return f"{schedule.name}[{key}]: band {band.label} {schedule.unit}: {value}{_cite(schedule.clause)}"
 
 
 def _cite(clause: str | None) -> str:

@@ -181,7 +181,8 @@ class Product:
     literals: frozenset[str] = frozenset()   # text the product's expressions name (for claim generators)
     zeros: dict[str, Any] = field(default_factory=dict, repr=False)   # 0.00 in each currency, made once
     benefits: Benefits | None = None
-    version_date: str = "policy.purchased"   # the date field that chooses the version
+    version_date: str | None = "policy.purchased"   # the date field that chooses the version (None: one
+                                                    # version, for every claim)
 
     def events(self) -> frozenset[str]:
         """The event codes a claim may name (empty when the product has no catalogue)."""

@@ -46,6 +46,16 @@ def _kind(value) -> str:
     return type(value).__name__
 
 
+def _closest_key(key, allowed: list[str]) -> list[str]:
+    """The key meant: one the typed key starts with or abbreviates (`minimum` for `min`), else the
+    closest spelling."""
+    if isinstance(key, str):
+        prefixed = [name for name in allowed if len(name) >= 3 and (key.startswith(name) or name.startswith(key))]
+        if prefixed:
+            return [min(prefixed, key=lambda name: abs(len(name) - len(key)))]
+    return difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+
+
 def _leaves(error):
     """The most specific errors: for anyOf/oneOf, those of the branch that got furthest."""
     if error.context:
@@ -85,7 +95,7 @@ def _describe(error, path, document):
         for key in error.instance:
             if key in allowed:
                 continue
-            hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = _closest_key(key, allowed)
             message = f"unknown key '{key}' in {where}"
             message += f"; did you mean '{hint[0]}'?" if hint else f" (allowed: {', '.join(allowed)})"
             yield document.problem(path + (key,), E.SCHEMA_UNKNOWN_KEY, message, key=True)

@@ -65,7 +65,7 @@ class Coverage:
             "events": set(product.events()),
             "documents": {document.id for document in product.documents},
             "bands": {(name, low) for name, obj in product.tables.items() if isinstance(obj, BandSchedule)
-                      for low, _, _ in obj.bands},
+                      for low, *_ in obj.bands},
             "table rows": {(name, key) for name, obj in product.tables.items() if not isinstance(obj, BandSchedule)
                            for key in [*obj.rows, *([None] if obj.has_default else [])]},
         }

@@ -11,7 +11,7 @@ from policyconf.dsl.compiler import compile_expression
 from policyconf.dsl.fold import fold
 from policyconf.dsl.errors import ExpressionError
 from policyconf.dsl.parser import parse
-from policyconf.dsl.values import BandSchedule, CurrencyMismatch, LookupTable, Money
+from policyconf.dsl.values import Band, BandSchedule, CurrencyMismatch, LookupTable, Money
 
 
 class Environment(dict):
@@ -31,7 +31,8 @@ def run(text, values=None, fields=None):
                   tables={"excess": t.Table(t.Text("country"), t.Money(None)), "rates": t.Bands(t.NUMBER)})
     named = {"excess": LookupTable("excess", "E.3", {"DK": Money(Decimal("375.00"), "DKK")},
                                    Money(Decimal("50.00"), "EUR"), True),
-             "rates": BandSchedule("rates", "F.2", "days", ((0, 183, Decimal(0)), (184, None, Decimal("0.1"))))}
+             "rates": BandSchedule("rates", "F.2", "days", (Band((0, 183, Decimal(0), True, "0-183")),
+                                                           Band((184, None, Decimal("0.1"), True, "184 and more"))))}
     typed, problems = check(parse(text), scope)
     assert problems == []
     compiled = compile_expression(fold(typed), named)
@@ -86,7 +87,7 @@ def test_lookups_say_what_they_used():
     _, result, used = run("excess[claim.c]", {"claim.c": "RO"}, {"claim.c": t.Text("country")})
     assert result.currency == "EUR" and used[0][2] is None            # the default row
     _, result, used = run("rates[claim.n]", {"claim.n": 184}, {"claim.n": t.INTEGER})
-    assert result == Decimal("0.1") and used == [("rates", 184, (184, None), Decimal("0.1"))]
+    assert result == Decimal("0.1") and used[0][:2] == ("rates", 184) and used[0][2].label == "184 and more"
 
 
 def test_constant_expressions_are_folded_at_load():
