@@ -50,8 +50,9 @@ class Selected(tuple):
 
 
 class Selection(list):
-    """The elements (or values) a query chose, and how many elements it went over."""
-    __slots__ = ("total",)
+    """The elements (or values) a query chose, how many elements it went over, and where they
+    come from (the field path and their indexes in it, through queries of queries)."""
+    __slots__ = ("total", "origin", "indexes")
 
 
 def select(query, items, env: Environment, keep=None, project=None) -> Selection:
@@ -64,7 +65,13 @@ def select(query, items, env: Environment, keep=None, project=None) -> Selection
             indexes.append(index)
             chosen.append(item if project is None else project(item))
     chosen.total = len(items)
-    env.note(Selected((query[0], query[1], tuple(indexes), len(items))))
+    what = query[0]
+    if type(items) is Selection and items.origin is not None:     # a query over a chosen list
+        what = items.origin
+        indexes = [items.indexes[index] for index in indexes]
+    chosen.origin = what if project is None else None
+    chosen.indexes = tuple(indexes)
+    env.note(Selected((what, query[1], chosen.indexes, len(items))))
     return chosen
 
 

@@ -39,7 +39,8 @@ from ..dsl.values import Band, BandSchedule, LookupTable, Money
 from . import errors as E
 from .claims import ClaimValidator
 from .errors import ClaimError, Problem
-from .model import DocumentRule, FieldSpec, Invariant, Product, Rule, Settlement
+from .model import (Benefits, DocumentRule, FieldSpec, Group, Invariant, Product, Rule, Section, Settlement,
+                    Step)
 
 SETTLEMENT_KINDS = frozenset({"repair", "replacement", "vehicle_replacement"})
 IMPLICIT_FIELDS = {"policy.id": {"type": "text", "optional": True},
@@ -62,6 +63,7 @@ class Site:
     reads: str                      # FIELDS_ONLY, RULES, INVARIANTS or CONSTANT
     expect: t.Type | None
     what: str                       # how messages name it ("`when`", "the payout")
+    locals: tuple = ()              # (name, its type, or the Site of the list it is an element of)
     tree: ast.Node | None = None
     typed: T.Expr | None = None
     compiled: Compiled | None = None
@@ -95,6 +97,7 @@ class Builder:
         self.definition_types: dict[str, t.Type] = {}
         self.sites: dict[tuple, Site] = {}
         self._cycles_reported: set[str] = set()
+        self._rank = 0                                       # rules and documents, in the order built
         self.currencies = frozenset(data.get("currencies") or ())
         self.literals: set[str] = set()
         # name -> (path of its value, the value: an expression or a list of text, shown in traces
@@ -133,9 +136,10 @@ class Builder:
         for site in self.sites.values():                              # compile
             self.compile_site(site)
         declining = self.build_declining(events)                      # build
+        benefits = self.build_benefits()
         documents = self.build_documents()
         referrals = self.build_rules("referrals", "referrals")
-        settlement = self.build_settlement()
+        settlement = self.build_settlement(benefits)
         invariants = self.build_invariants()
         self.check_rule_ids()
         fields = self.finish_fields(declared, events)
@@ -159,7 +163,7 @@ class Builder:
             private_definitions=self._private_definitions(fields),
             tables=dict(self.named), invariants=tuple(invariants), literals=frozenset(self.literals),
             zeros={code: Money(Decimal(0), code).rounded() for code in currencies if code in MINOR_UNITS},
-            version_date=version_date)
+            version_date=version_date, benefits=benefits)
 
     def check_version_date(self, declared: dict[str, dict]) -> str | None:
         """The date field that chooses the version: declared by the product, as a date every claim gives.
@@ -185,7 +189,7 @@ class Builder:
         return None
 
     # -- expressions: sites, scopes and the language's stages ---------------------
-    def scope(self, reads: str, what: str = "required_when") -> Scope:
+    def scope(self, reads: str, what: str = "required_when", locals: dict | None = None) -> Scope:
         """What an expression may read, by its use: explicit, so a name a use may not read is a
         load error at its position (a `required_when` naming a definition, say)."""
         definitions = {name: type_ for name, type_ in self.definition_types.items()}
@@ -199,15 +203,16 @@ class Builder:
                          elsewhere={**everything, **{path: "a claim field" for path in self.fields},
                                     "events": "the event catalogue", "decision": "the decision"})
         scope = Scope(fields=self.fields, definitions=definitions, tables=self.table_types,
-                      event_groups=self.event_groups)
+                      event_groups=self.event_groups, locals=locals or {})
         if reads == INVARIANTS:
             return replace(scope, decision=DECISION_VALUES)
         return replace(scope, elsewhere={"decision": "the decision: only invariants read it"})
 
-    def site(self, path: tuple, value: Any, reads: str, expect: t.Type | None, what: str) -> Site:
+    def site(self, path: tuple, value: Any, reads: str, expect: t.Type | None, what: str,
+             locals: tuple = ()) -> Site:
         """Declare the expression at `path` (stage parse: it is parsed here, once)."""
         text = value if isinstance(value, str) else (self.source.raw(path) or _text(value))
-        site = Site(path, text, reads, expect, what)
+        site = Site(path, text, reads, expect, what, locals)
         self.sites[path] = site
         try:
             site.tree = parse(text)
@@ -227,8 +232,13 @@ class Builder:
     def check_site(self, site: Site) -> None:
         if site.tree is None:
             return
+        names = {}
+        for name, source in site.locals:
+            if isinstance(source, Site):              # an element of the list that site computes
+                source = source.type.item if isinstance(source.type, t.ListOf) else t.ERROR
+            names[name] = source
         try:
-            typed, problems = check(site.tree, self.scope(site.reads, site.what), site.expect, site.what)
+            typed, problems = check(site.tree, self.scope(site.reads, site.what, names), site.expect, site.what)
         except RecursionError:
             self.expression_problem(site, ExpressionError(TOO_DEEP, "expression nested too deeply"))
             return
@@ -258,7 +268,8 @@ class Builder:
         def locate(line: int, column: int) -> tuple[str, int, int]:
             return self.source.position(site.path, (line, column))
         try:
-            site.compiled = compile_expression(site.typed, self.named, file, span.line, locate)
+            site.compiled = compile_expression(site.typed, self.named, file, span.line, locate,
+                                               tuple(name for name, _ in site.locals))
         except ExpressionError as error:
             self.expression_problem(site, error)
 
@@ -307,6 +318,26 @@ class Builder:
             for key in ("when", "provided"):
                 if key in spec:
                     self.site(("documents", doc_id, key), spec[key], RULES, t.BOOL, f"`{key}`")
+        benefits = self.data.get("benefits")
+        if benefits is not None:
+            for rule_id, spec in (benefits.get("refusals") or {}).items():
+                for section, condition in ((spec or {}).get("sections") or {}).items():
+                    self.site(("benefits", "refusals", rule_id, "sections", section), condition, RULES, t.BOOL,
+                              f"the condition for {section}")
+            for section_id, section in (benefits.get("sections") or {}).items():
+                if section is None:
+                    continue
+                base = ("benefits", "sections", section_id)
+                for part in ("refusals", "referrals"):
+                    for rule_id, spec in (section.get(part) or {}).items():
+                        for key in ("when", "unless"):
+                            if spec is not None and key in spec:
+                                self.site(base + (part, rule_id, key), spec[key], RULES, t.BOOL, f"`{key}`")
+                for doc_id, spec in (section.get("documents") or {}).items():
+                    for key in ("when", "provided"):
+                        if spec is not None and key in spec:
+                            self.site(base + ("documents", doc_id, key), spec[key], RULES, t.BOOL, f"`{key}`")
+                self.collect_settlement(section.get("settlement") or {}, base + ("settlement",), section=True)
         settlement = self.data.get("settlement")
         if settlement is not None:
             kind = settlement["kind"]
@@ -314,13 +345,50 @@ class Builder:
                     and kind not in self.definitions:
                 kind = f'"{kind}"'                  # a plain word: `kind: repair`
             self.site(("settlement", "kind"), kind, RULES, t.Text("code"), "the settlement kind")
-            self.site(("settlement", "payout"), settlement["payout"], RULES, t.Money(None), "the payout")
-            self.site(("settlement", "excess"), settlement["excess"], RULES, t.Money(None), "the excess")
-            self.site(("settlement", "depreciation"), settlement["depreciation"], RULES, t.NUMBER,
-                      "the depreciation rate")
+            self.collect_settlement(settlement, ("settlement",))
         for invariant_id, spec in (self.data.get("invariants") or {}).items():
             if spec is not None:
                 self.site(("invariants", invariant_id, "holds"), spec["holds"], INVARIANTS, t.BOOL, "`holds`")
+
+    def collect_settlement(self, spec: dict, where: tuple, section: bool = False) -> None:
+        """A settlement's expressions: a formula (payout, excess, depreciation) or steps."""
+        for name, what, expect in (("payout", "the payout", t.Money(None)), ("excess", "the excess", t.Money(None)),
+                                   ("depreciation", "the depreciation rate", t.NUMBER)):
+            if name in spec:
+                self.site(where + (name,), spec[name], RULES, expect, what)
+        if "steps" in spec:
+            self.collect_steps(spec["steps"], where + ("steps",), ())
+
+    def collect_steps(self, steps: list, where: tuple, outer: tuple) -> None:
+        """Each step's expressions read `amount` (the amount so far) and, inside an `each`, the element."""
+        amount = (("amount", t.Money(None)),)
+        for index, step in enumerate(steps):
+            path = where + (index,)
+            kinds = [kind for kind in STEP_KINDS if kind in step]
+            if len(kinds) != 1:
+                self.problem(path, E.PRODUCT_SETTLEMENT, "a step is exactly one of `amount`, `limit`, `excess`, "
+                             "`adjust` or `each`" + (f", not {' and '.join(f'`{k}`' for k in kinds)} together"
+                                                     if kinds else ""))
+                continue
+            kind = kinds[0]
+            if kind == "each":
+                site = self.site(path + ("each",), step["each"], RULES, None, "`each`", outer)
+                element = _each_binding(site)
+                if element is None:
+                    if not site.failed:
+                        self.expression_problem(site, ExpressionError(
+                            E.PRODUCT_SETTLEMENT, "`each` is `name in list`, e.g. `article in claim.baggage.items`"))
+                    continue
+                inner = outer + ((element, site),)
+                self.collect_steps(step.get("steps") or [], path + ("steps",), inner)
+                for number, group in enumerate(step.get("groups") or []):
+                    self.site(path + ("groups", number, "of"), group["of"], RULES, t.BOOL, "`of`", inner)
+                    self.site(path + ("groups", number, "limit"), group["limit"], RULES, t.Money(None),
+                              "the group's limit", outer + amount)
+            else:
+                self.site(path + (kind,), step[kind], RULES, t.Money(None), f"the step's `{kind}`", outer + amount)
+            if "when" in step:
+                self.site(path + ("when",), step["when"], RULES, t.BOOL, "`when`", outer + amount)
 
     # -- check: definitions first, in the order of their dependencies ---------------
     def _definition_names(self) -> list[str]:
@@ -877,8 +945,12 @@ class Builder:
             if "unless" in spec:
                 when_text += f" unless {_text(spec['unless'])}"
             rules.append(Rule(rule_id, kind, spec["clause"], spec["message"], test, when_text,
-                              tuple(dict.fromkeys(reads)), self.position(where + ("when",), where)))
+                              tuple(dict.fromkeys(reads)), self.position(where + ("when",), where), self.next_rank()))
         return rules
+
+    def next_rank(self) -> int:
+        self._rank += 1
+        return self._rank
 
     def _get(self, path: tuple):
         value: Any = self.data
@@ -899,7 +971,7 @@ class Builder:
             rules.append(Rule(rule["id"], "events", rule["clause"], rule["message"],
                               lambda V, D, n=not_covered: V["claim.event"] in n,
                               "claim.event in events.not_covered", ("claim.event",),
-                              self.position(("events", "rule"))))
+                              self.position(("events", "rule")), self.next_rank()))
         rules += self.build_rules("exclusions", "exclusions")
         rules += self.build_rules("conditions", "conditions")
         return rules
@@ -926,30 +998,55 @@ class Builder:
         """A rule id is the reason code in decisions: it must name one rule only."""
         seen: dict[str, tuple] = {}
         places = [(("events", "rule", "id"), (self._get(("events", "rule")) or {}).get("id"))]
-        for section in ("eligibility", "exclusions", "conditions", "referrals", ("settlement", "adjustments")):
-            path = section if isinstance(section, tuple) else (section,)
+        sections = [(section,) for section in ("eligibility", "exclusions", "conditions")] + [("benefits", "refusals")]
+        for name in (self._get(("benefits", "sections")) or {}):
+            sections += [("benefits", "sections", name, "refusals"), ("benefits", "sections", name, "referrals")]
+        sections += [("referrals",), ("settlement", "adjustments")]
+        for path in sections:
             for rule_id in (self._get(path) or {}):
                 places.append((path + (rule_id,), rule_id))
+        for path, rule_id in self._step_reasons():
+            places.append((path, rule_id))
         for path, rule_id in places:
             if rule_id is None:
                 continue
             if rule_id in seen:
                 first = seen[rule_id]
-                line = self.source.span(first, key=first[-1] != "id").line
+                line = self.source.span(first, key=first[-1] not in ("id", "reason")).line
                 self.problem(path, E.PRODUCT_DUPLICATE_RULE, f"rule id '{rule_id}' is already used "
                              f"(in {first[0]}, line {line}); reasons would be ambiguous",
-                             key=path[-1] != "id")
+                             key=path[-1] not in ("id", "reason"))
             else:
                 seen[rule_id] = path
 
-    def build_documents(self) -> list[DocumentRule]:
+    def _step_reasons(self) -> list[tuple[tuple, str]]:
+        """(path of the `reason` key, its id) for every step and group of every settlement."""
+        found = []
+
+        def walk(steps, where):
+            for index, step in enumerate(steps or []):
+                if not isinstance(step, dict):
+                    continue
+                if "reason" in step:
+                    found.append((where + (index, "reason"), step["reason"]))
+                walk(step.get("steps"), where + (index, "steps"))
+                for number, group in enumerate(step.get("groups") or []):
+                    if "reason" in group:
+                        found.append((where + (index, "groups", number, "reason"), group["reason"]))
+        walk((self._get(("settlement",)) or {}).get("steps"), ("settlement", "steps"))
+        for name, section in (self._get(("benefits", "sections")) or {}).items():
+            walk(((section or {}).get("settlement") or {}).get("steps"), ("benefits", "sections", name, "settlement",
+                                                                          "steps"))
+        return found
+
+    def build_documents(self, base: tuple = ()) -> list[DocumentRule]:
         documents: list[DocumentRule] = []
         listed = self.fields.get("claim.documents")
         codes = listed.type.item.values if listed and isinstance(listed.type, t.ListOf) else None
-        for doc_id, spec in (self.data.get("documents") or {}).items():
+        for doc_id, spec in (self._get(base + ("documents",)) or {}).items():
             if spec is None:
                 continue
-            where = ("documents", doc_id)
+            where = base + ("documents", doc_id)
             code = spec["document"]
             applies = None
             if "when" in spec:
@@ -972,29 +1069,212 @@ class Builder:
                 provided = (lambda V, D, c=code: c in V["claim.documents"])
             message = spec.get("message") or f"Document needed: {code}."
             documents.append(DocumentRule(doc_id, code, spec["clause"], message, applies, provided,
-                                          self.position(where + ("when",), where)))
+                                          self.position(where + ("when",), where), self.next_rank()))
         return documents
 
-    def build_settlement(self) -> Settlement | None:
+    def build_settlement(self, benefits: Benefits | None) -> Settlement | None:
         spec = self.data.get("settlement")
         if spec is None:
             self.problem(("id",), E.SCHEMA_MISSING_KEY, "the product has no `settlement`")
             return None
         where = ("settlement",)
-        kind_site = self.sites[where + ("kind",)]
-        if kind_site.compiled is not None and isinstance(kind_site.type, t.Text):
-            unknown = (kind_site.type.values or frozenset(["?"])) - SETTLEMENT_KINDS
-            if unknown:
-                self.problem(where + ("kind",), E.PRODUCT_SETTLEMENT, "the settlement kind must be one of "
-                             f"{', '.join(sorted(SETTLEMENT_KINDS))}, not {', '.join(sorted(unknown))}")
-        parts = [self.compiled(where + (name,)) for name in ("kind", "payout", "excess", "depreciation")]
+        kind = self.compiled(where + ("kind",))
+        kind_site = self.sites.get(where + ("kind",))
+        if kind is not None and kind_site is not None:
+            kinds = kind_site.type.values if isinstance(kind_site.type, t.Text) else None
+            if kinds is None:
+                self.problem(where + ("kind",), E.PRODUCT_SETTLEMENT, "the settlement kind is a word the product "
+                             "names (`cash`), or a choice between such words (`if repair then \"repair\" else "
+                             "\"replacement\"`), not a value the claim gives")
+                kind = None
+            else:
+                for word in sorted(kinds):
+                    if not re.fullmatch(r"[a-z][a-z0-9_]*", word):
+                        self.problem(where + ("kind",), E.PRODUCT_SETTLEMENT, f"'{word}' is not a settlement kind: "
+                                     "lower-case words joined by _, e.g. vehicle_replacement")
+                        kind = None
+        if benefits is not None:
+            for part in ("payout", "excess", "depreciation", "steps"):
+                if part in spec:
+                    self.problem(where + (part,), E.PRODUCT_SETTLEMENT, f"a product with benefit sections pays the "
+                                 f"sum of its sections: its settlement has a `kind`, not `{part}` (each section has "
+                                 "its own settlement)", key=True)
+            adjustments = self.build_rules("adjustments", "adjustments", base=where)
+            if kind is None:
+                return None
+            return Settlement(kind.function, None, None, None, tuple(adjustments),
+                              {"kind": self.position(where + ("kind",))})
+        settlement = self.settlement_of(spec, where)
+        if settlement is None or kind is None:
+            return None
+        return replace(settlement, kind=kind.function, positions={**settlement.positions,
+                                                                  "kind": self.position(where + ("kind",))})
+
+    def settlement_of(self, spec: dict, where: tuple) -> Settlement | None:
+        """A formula (`payout` and `excess`, and the decision's `depreciation`) or `steps`."""
+        has_steps, formula = "steps" in spec, [part for part in ("payout", "excess") if part in spec]
+        if has_steps and formula:
+            self.problem(where + (formula[0],), E.PRODUCT_SETTLEMENT, "a settlement is `steps` or a formula "
+                         "(`payout` and `excess`), not both", key=True)
+            return None
+        if not has_steps and len(formula) != 2:
+            missing = [part for part in ("payout", "excess") if part not in spec]
+            self.problem(where, E.SCHEMA_MISSING_KEY, f"the settlement needs `steps`, or a formula: "
+                         f"{' and '.join(f'`{part}`' for part in missing)} missing", key=bool(where))
+            return None
         adjustments = self.build_rules("adjustments", "adjustments", base=where)
+        positions = {name: self.position(where + (name,)) for name in ("payout", "excess", "depreciation")
+                     if name in spec}
+        depreciation = None
+        if "depreciation" in spec:
+            compiled = self.compiled(where + ("depreciation",))
+            if compiled is None:
+                return None
+            depreciation = compiled.function
+        if has_steps:
+            steps = self.build_steps(spec["steps"], where + ("steps",))
+            if steps is None:
+                return None
+            if steps and steps[0].kind not in ("amount", "each"):
+                self.problem(where + ("steps", 0), E.PRODUCT_SETTLEMENT, "the first step sets the amount: "
+                             "`- amount: ...` (or `- each: ...`, the sum over a list)")
+                return None
+            return Settlement(None, None, None, depreciation, tuple(adjustments), positions, steps)
+        parts = [self.compiled(where + (name,)) for name in ("payout", "excess")]
         if None in parts:
             return None
-        kind, payout, excess, depreciation = (part.function for part in parts)
-        return Settlement(kind, payout, excess, depreciation, tuple(adjustments),
-                          {name: self.position(where + (name,)) for name in ("kind", "payout", "excess",
-                                                                             "depreciation")})
+        return Settlement(None, parts[0].function, parts[1].function, depreciation, tuple(adjustments), positions)
+
+    def build_steps(self, steps: list, where: tuple) -> tuple[Step, ...] | None:
+        built = []
+        failed = False
+        for index, spec in enumerate(steps):
+            path = where + (index,)
+            kinds = [kind for kind in STEP_KINDS if kind in spec]
+            if len(kinds) != 1:
+                failed = True                       # reported when its expressions were collected
+                continue
+            kind = kinds[0]
+            reason = self.step_reason(path, spec, kind)
+            when = self.compiled(path + ("when",)) if "when" in spec else None
+            if "when" in spec and when is None:
+                failed = True
+                continue
+            for option in ("steps", "groups"):
+                if option in spec and kind != "each":
+                    self.problem(path + (option,), E.PRODUCT_SETTLEMENT, f"`{option}` belongs to an `each` step",
+                                 key=True)
+                    failed = True
+            if kind == "each":
+                items = self.compiled(path + ("each",))
+                site = self.sites.get(path + ("each",))
+                if site is not None and not site.failed and not isinstance(site.type, t.ListOf):
+                    self.problem(path + ("each",), E.PRODUCT_SETTLEMENT, f"`each` goes over a list, not {site.type}")
+                    failed = True
+                    continue
+                inner = self.build_steps(spec.get("steps") or [], path + ("steps",))
+                if not spec.get("steps"):
+                    self.problem(path, E.SCHEMA_MISSING_KEY, "an `each` step needs `steps`: the amount of every "
+                                 "element", key=True)
+                groups = []
+                for number, group in enumerate(spec.get("groups") or []):
+                    of = self.compiled(path + ("groups", number, "of"))
+                    cap = self.compiled(path + ("groups", number, "limit"))
+                    group_reason = self.step_reason(path + ("groups", number), group, "limit")
+                    if of is None or cap is None:
+                        failed = True
+                        continue
+                    groups.append(Group(of.function, cap.function, group_reason, _text(group["limit"]),
+                                        self.position(path + ("groups", number, "limit"))))
+                if items is None or inner is None or not spec.get("steps"):
+                    failed = True
+                    continue
+                if inner[0].kind not in ("amount", "each"):
+                    self.problem(path + ("steps", 0), E.PRODUCT_SETTLEMENT, "the first step of an element sets its "
+                                 "amount: `- amount: ...`")
+                    failed = True
+                    continue
+                built.append(Step("each", None, when.function if when else None, reason, _text(spec["each"]),
+                                  self.position(path + ("each",)), items.function, _text(spec["each"]), inner,
+                                  tuple(groups)))
+                continue
+            value = self.compiled(path + (kind,))
+            if value is None:
+                failed = True
+                continue
+            built.append(Step(kind, value.function, when.function if when else None, reason, _text(spec[kind]),
+                              self.position(path + (kind,))))
+        return None if failed else tuple(built)
+
+    def step_reason(self, path: tuple, spec: dict, kind: str) -> Rule | None:
+        """The reason a limit or an adjustment gives (when it lowers, or changes, the amount)."""
+        if "reason" not in spec:
+            for key in ("clause", "message"):
+                if key in spec:
+                    self.problem(path + (key,), E.PRODUCT_SETTLEMENT, f"`{key}` belongs to a step's `reason`",
+                                 key=True)
+            return None
+        if kind not in ("limit", "adjust"):
+            self.problem(path + ("reason",), E.PRODUCT_SETTLEMENT, f"an `{kind}` step gives no reason; limits and "
+                         "adjustments do", key=True)
+            return None
+        missing = [key for key in ("clause", "message") if key not in spec]
+        if missing:
+            self.problem(path, E.SCHEMA_MISSING_KEY, f"the reason '{spec['reason']}' needs "
+                         f"{' and '.join(f'`{key}`' for key in missing)}", key=True)
+            return None
+        section = "limits" if kind == "limit" else "adjustments"
+        return Rule(spec["reason"], section, spec["clause"], spec["message"], None, _text(spec[kind]) if kind in spec
+                    else "", (), self.position(path + (kind,), path), self.next_rank())
+
+    def build_benefits(self) -> Benefits | None:
+        spec = self.data.get("benefits")
+        if spec is None:
+            return None
+        claimed = spec["claimed"]
+        field = self.fields.get(claimed)
+        sections = {name: section for name, section in (spec.get("sections") or {}).items() if section is not None}
+        if field is None or not isinstance(field.type, t.ListOf) or not isinstance(field.type.item, t.Text) \
+                or field.type.item.values is None:
+            self.problem(("benefits", "claimed"), E.REF_UNKNOWN_FIELD, f"`claimed` names '{claimed}', which is not a "
+                         "list-of-codes field of this product (the sections a claim asks for)"
+                         + suggest(claimed, [p for p, f in self.fields.items() if isinstance(f.type, t.ListOf)]))
+        else:
+            codes = field.type.item.values
+            for name in sections:
+                if name not in codes:
+                    self.problem(("benefits", "sections", name), E.PRODUCT_RULE, f"section '{name}' is not a value of "
+                                 f"{claimed}" + suggest(name, codes), key=True)
+            for code in sorted(codes - set(sections)):
+                self.problem(("benefits", "claimed"), E.PRODUCT_RULE, f"{claimed} may name '{code}', which is not a "
+                             "section here")
+        shared: dict[str, list[Rule]] = {name: [] for name in sections}
+        for rule_id, rule in (spec.get("refusals") or {}).items():
+            if rule is None:
+                continue
+            rank = self.next_rank()
+            for name in (rule.get("sections") or {}):
+                path = ("benefits", "refusals", rule_id, "sections", name)
+                if name not in sections:
+                    self.problem(path, E.PRODUCT_RULE, f"no section '{name}'" + suggest(name, sections), key=True)
+                    continue
+                compiled = self.compiled(path)
+                if compiled is None:
+                    continue
+                shared[name].append(Rule(rule_id, "refusals", rule["clause"], rule["message"], compiled.function,
+                                         _text(rule["sections"][name]), compiled.reads, self.position(path), rank))
+        built = []
+        for name, section in sections.items():
+            base = ("benefits", "sections", name)
+            refusals = shared[name] + self.build_rules("refusals", "refusals", base=base)
+            documents = self.build_documents(base)
+            referrals = self.build_rules("referrals", "referrals", base=base)
+            settlement = self.settlement_of(section.get("settlement") or {}, base + ("settlement",))
+            if settlement is None:
+                continue
+            built.append(Section(name, section.get("name") or name, section.get("clause"), tuple(refusals),
+                                 tuple(documents), tuple(referrals), settlement))
+        return Benefits(claimed, spec.get("declined_when", "every-section-refused"), tuple(built))
 
     def position(self, path: tuple, fallback: tuple | None = None) -> tuple[str, int, int]:
         """(file, line, column) of the value at `path` (or, when it is not given, of `fallback`'s key)."""
@@ -1003,6 +1283,19 @@ class Builder:
             return self.source.file_of(path), span.line, span.column
         span = self.source.span(fallback, key=True)
         return self.source.file_of(fallback), span.line, span.column
+
+
+STEP_KINDS = ("amount", "limit", "excess", "adjust", "each")
+
+
+def _each_binding(site: Site) -> str | None:
+    """`article in claim.baggage.items`: the element's name; the site then computes the list."""
+    tree = site.tree
+    if isinstance(tree, ast.Binary) and tree.op == "in" and isinstance(tree.left, ast.Path) \
+            and len(tree.left.parts) == 1:
+        site.tree = tree.right
+        return tree.left.parts[0]
+    return None
 
 
 # Where rules stand in the product data: (section, path of the mapping that holds it).

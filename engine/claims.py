@@ -474,7 +474,7 @@ class ClaimValidator:
                 obj = node.children.get(parts[-1])
                 if obj is None:
                     obj = node.children[parts[-1]] = _Object(spec.path)
-                obj.optional = not spec.required
+                obj.optional = not spec.required or spec.required_when is not None or spec.present_when is not None
             else:
                 node.children[parts[-1]] = (spec, converters.make(spec))
         self._mark_required(self.root)
@@ -591,7 +591,7 @@ class ClaimValidator:
             lines.append(f"{indent}if v is None:")
             if spec.has_default:
                 lines.append(f"{indent}    V[{path!r}] = {self._constant(spec.default)}")
-            elif spec.required and spec.required_when is None:
+            elif spec.required and spec.required_when is None and spec.present_when is None:
                 lines.append(f"{indent}    raise _missing({path!r})")
             else:
                 lines.append(f"{indent}    V[{path!r}] = None")

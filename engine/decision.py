@@ -27,11 +27,12 @@ class Decision:
     """
 
     __slots__ = ("claim_id", "product", "product_version", "outcome", "settlement", "payout", "excess",
-                 "depreciation", "reasons", "missing_documents", "steps", "_trace")
+                 "depreciation", "reasons", "missing_documents", "steps", "benefits", "_trace")
 
     def __init__(self, claim_id: str | None, product: str, product_version: str, outcome: str,
                  settlement: str | None, payout: Money, excess: Money, depreciation: Decimal | None,
-                 reasons: tuple[dict, ...], missing_documents: tuple[str, ...], steps: list):
+                 reasons: tuple[dict, ...], missing_documents: tuple[str, ...], steps: list,
+                 benefits: tuple[dict, ...] | None = None):
         self.claim_id = claim_id
         self.product = product
         self.product_version = product_version
@@ -43,6 +44,7 @@ class Decision:
         self.reasons = reasons
         self.missing_documents = missing_documents
         self.steps = steps                      # (formatter, *arguments) per step
+        self.benefits = benefits                # one line per benefit section claimed, or None
         self._trace = None
 
     def __repr__(self) -> str:
@@ -57,7 +59,7 @@ class Decision:
         return self._trace
 
     def to_dict(self) -> dict:
-        return {
+        document = {
             "claim_id": self.claim_id,
             "product": self.product,
             "product_version": self.product_version,
@@ -68,5 +70,8 @@ class Decision:
             "depreciation": rate_text(self.depreciation),
             "reasons": [dict(reason) for reason in self.reasons],
             "missing_documents": list(self.missing_documents),
-            "trace": list(self.trace),
         }
+        if self.benefits is not None:
+            document["benefits"] = [dict(line, reasons=[dict(r) for r in line["reasons"]]) for line in self.benefits]
+        document["trace"] = list(self.trace)
+        return document

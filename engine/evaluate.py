@@ -14,13 +14,13 @@ from __future__ import annotations
 from decimal import Decimal, DecimalException, localcontext
 
 from ..dsl.errors import EvaluationError
-from ..dsl.runtime import CONTEXT
+from ..dsl.runtime import CONTEXT, Selected, Selection
 from ..dsl.values import BandSchedule, CurrencyMismatch, LookupTable, Money
 
 from . import errors as E
 from .decision import Decision
 from .errors import ClaimError
-from .model import DocumentRule, Product, Rule
+from .model import DocumentRule, Product, Rule, Step
 
 PERSONAL = "<personal data>"
 
@@ -49,6 +49,9 @@ class Definitions(dict):
         return value
 
     def note(self, used) -> None:
+        if type(used) is Selected:
+            self.trace.append((_selected_step, used))
+            return
         table, key, row, value = used
         if isinstance(table, BandSchedule):
             self.trace.append((_band_step, table, key, row, value))
@@ -63,6 +66,11 @@ class Definitions(dict):
 def show(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if type(value) is Selection and value.origin is not None:
+        return f"{len(value)} of {value.total} elements of {value.origin}" + \
+            (": " + ", ".join(str(i) for i in value.indexes[:20]) if value.indexes else "")
+    if isinstance(value, (tuple, list)) and value and isinstance(value[0], dict):
+        return f"{len(value)} elements"
     if isinstance(value, (frozenset, tuple, list)):
         if len(value) > 8:
             return f"[{len(value)} values]"
@@ -100,6 +108,15 @@ def _band_step(schedule: BandSchedule, key, band, value) -> str:
     return f"{schedule.name}[{key}]: band {band.label} {schedule.unit}: {value}{_cite(schedule.clause)}"
 
 
+def _selected_step(selected) -> str:
+    what, where, indexes, total = selected
+    at = f" (line {where[1]})" if where else ""
+    if not indexes:
+        return f"{what}{at}: none of its {total} elements counted"
+    shown = ", ".join(str(i) for i in indexes[:20]) + (", ..." if len(indexes) > 20 else "")
+    return f"{what}{at}: {len(indexes)} of {total} elements counted: {shown}"
+
+
 def _cite(clause: str | None) -> str:
     return f" ({clause})" if clause else ""
 
@@ -120,6 +137,45 @@ def _outcome_step(outcome: str) -> str:
     return f"outcome {outcome}: nothing is paid"
 
 
+def _in(where: str | None) -> str:
+    return f"section {where}: " if where else ""
+
+
+def _amount_step(where, step, value) -> str:
+    return f"{_in(where)}amount {step.text} = {value}"
+
+
+def _limit_step(where, step, before, cap, lowered: bool) -> str:
+    name = f"{step.reason.id} ({step.reason.clause})" if step.reason else "limit"
+    if lowered:
+        return f"{_in(where)}{name}: {before} is over {cap}: {cap}"
+    return f"{_in(where)}{name}: {before} is within {cap}"
+
+
+def _excess_step(where, step, excess, applied, after) -> str:
+    return f"{_in(where)}excess {excess}: {applied} borne by the customer, {after} left"
+
+
+def _adjust_step(where, step, before, after) -> str:
+    name = f"{step.reason.id} ({step.reason.clause})" if step.reason else "adjusted"
+    return f"{_in(where)}{name}: {before} becomes {after} ({step.text})"
+
+
+def _element_step(where, step, index, amount) -> str:
+    return f"{_in(where)}{step.items_text}: element {index}: {amount}"
+
+
+def _group_step(where, group, total, cap, lowered: bool) -> str:
+    name = f"{group.reason.id} ({group.reason.clause})" if group.reason else "group limit"
+    if lowered:
+        return f"{_in(where)}{name}: the group's {total} is over {cap}: {cap}"
+    return f"{_in(where)}{name}: the group's {total} is within {cap}"
+
+
+def _section_step(section, payout, payout_rounded, excess_rounded) -> str:
+    return f"section {section}: pays {payout} rounded half-up to {payout_rounded}, excess {excess_rounded}"
+
+
 def decide(product: Product, values: dict, currency: str | None, claim_id: str | None,
            hits: set | None = None) -> Decision:
     """Decide a validated claim.  `hits`, if given, collects what the claim exercised (coverage).
@@ -137,21 +193,30 @@ def _decide(product: Product, values: dict, currency: str | None, claim_id: str 
     pii = product.pii
     if hits is not None and "claim.event" in values:
         hits.add(("event", values["claim.event"]))
+    benefits = product.benefits
     try:
-        declined = []
-        for rule in product.declining:
-            scope.at = rule
-            if rule.test(values, scope):
-                declined.append(rule)
-                trace.append((_rule_step, rule.section, rule, values, scope, pii))
-        if declined:
-            if hits is not None:
-                hits.update(("rule", rule.id) for rule in declined)
-            return _refusal(product, claim_id, currency, "declined", declined, (), trace)
+        declined = _holding(product.declining, values, scope, trace, pii)
+        sections = () if benefits is None else \
+            tuple(section for section in benefits.sections if section.id in (values[benefits.claimed] or ()))
+        refusals = {section.id: _holding(section.refusals, values, scope, trace, pii, section.id)
+                    for section in sections}
+        refused = {name for name, rules in refusals.items() if rules}
+        if benefits is not None and sections:
+            decline_all = (len(refused) == len(sections)) if benefits.declined_when == "every-section-refused" \
+                else bool(refused)
+        else:
+            decline_all = False
+        if declined or decline_all:
+            reasons = _ranked(declined + [rule for rules in refusals.values() for rule in rules])
+            _hit(scope, reasons)
+            return _refusal(product, claim_id, currency, "declined", reasons, (), trace,
+                            _lines(sections, refusals, currency, product, declined=True))
         trace.append((_none_applies, len(product.declining)))
+        open_sections = [section for section in sections if section.id not in refused]
 
         missing: list[str] = []
-        for document in product.documents:
+        documents = [*product.documents, *(document for section in open_sections for document in section.documents)]
+        for document in sorted(documents, key=lambda d: d.rank):
             scope.at = document
             if document.applies is not None and not document.applies(values, scope):
                 continue
@@ -161,19 +226,18 @@ def _decide(product: Product, values: dict, currency: str | None, claim_id: str 
                 if hits is not None:
                     hits.add(("document", document.id))
         if missing:
-            return _refusal(product, claim_id, currency, "pending", (), tuple(missing), trace)
+            return _refusal(product, claim_id, currency, "pending", (), tuple(missing), trace,
+                            _lines(sections, refusals, currency, product))
 
-        referred = []
-        for rule in product.referrals:
-            scope.at = rule
-            if rule.test(values, scope):
-                referred.append(rule)
-                trace.append((_rule_step, "referral", rule, values, scope, pii))
+        referrals = [*product.referrals, *(rule for section in open_sections for rule in section.referrals)]
+        referred = _holding(sorted(referrals, key=lambda r: r.rank), values, scope, trace, pii, kind="referral")
         if referred:
-            if hits is not None:
-                hits.update(("rule", rule.id) for rule in referred)
-            return _refusal(product, claim_id, currency, "referred", referred, (), trace)
+            _hit(scope, referred)
+            return _refusal(product, claim_id, currency, "referred", _ranked(referred), (), trace,
+                            _lines(sections, refusals, currency, product))
 
+        if benefits is not None:
+            return _settle_sections(product, claim_id, currency, values, scope, trace, sections, refusals)
         return _settle(product, claim_id, currency, values, scope, trace)
     except CurrencyMismatch as error:
         raise _currency_error(error, _step(scope.at, with_position=False), claim_id) from None
@@ -183,6 +247,31 @@ def _decide(product: Product, values: dict, currency: str | None, claim_id: str 
     except DecimalException as error:       # beyond 28 significant digits, say: this claim's numbers
         raise ClaimError(E.EVALUATION_ERROR, f"{_step(scope.at)}: the amounts cannot be computed exactly "
                          f"({type(error).__name__})", None, claim_id) from None
+
+
+def _holding(rules, values, scope, trace, pii, section: str | None = None, kind: str | None = None) -> list[Rule]:
+    """The rules whose condition holds, each noted in the trace with the values it read."""
+    found = []
+    for rule in rules:
+        scope.at = rule
+        if rule.test(values, scope):
+            found.append(rule)
+            what = kind or (f"section {section}: refusal" if section else rule.section)
+            trace.append((_rule_step, what, rule, values, scope, pii))
+    return found
+
+
+def _ranked(rules) -> tuple[Rule, ...]:
+    """Reasons in the order the product lists them, each once (a code several sections raise, once)."""
+    unique: dict[str, Rule] = {}
+    for rule in sorted(rules, key=lambda r: r.rank):
+        unique.setdefault(rule.id, rule)
+    return tuple(unique.values())
+
+
+def _hit(scope, rules) -> None:
+    if scope.hits is not None:
+        scope.hits.update(("rule", rule.id) for rule in rules)
 
 
 class _Part:
@@ -203,6 +292,8 @@ def _step(step, where: tuple | None = None, with_position: bool = True) -> str:
         text, position = f"document requirement {step.id}", step.position
     elif isinstance(step, _Part):
         text, position = f"the settlement's {step.name}", step.settlement.positions.get(step.name)
+    elif isinstance(step, Step):
+        text, position = f"the settlement step `{step.kind}: {step.text}`", step.position
     else:
         text, position = str(step), None
     position = where or position
@@ -216,42 +307,172 @@ def _settle(product, claim_id, currency, values, scope, trace) -> Decision:
     settlement = product.settlement
     scope.at = _Part(settlement, "kind")
     kind = settlement.kind(values, scope)
-    scope.at = _Part(settlement, "excess")
-    excess = settlement.excess(values, scope)
-    scope.at = _Part(settlement, "payout")
-    payout = settlement.payout(values, scope)
-    scope.at = _Part(settlement, "depreciation")
-    depreciation = settlement.depreciation(values, scope)
-    adjustments = []
-    for rule in settlement.adjustments:
-        scope.at = rule
-        if rule.test(values, scope):
-            adjustments.append(rule)
+    payout, excess, reasons = _amounts(settlement, values, scope, trace)
+    depreciation = Decimal(0)
+    if settlement.depreciation is not None:
+        scope.at = _Part(settlement, "depreciation")
+        depreciation = Decimal(settlement.depreciation(values, scope))
+    adjustments = _holding(settlement.adjustments, values, scope, trace, product.pii, kind="adjustment")
+    reasons = _ranked([*reasons, *adjustments])
+    _hit(scope, reasons)
     if scope.hits is not None:
-        scope.hits.update(("rule", rule.id) for rule in adjustments)
         scope.hits.add(("settlement", kind))
-    for rule in adjustments:
-        trace.append((_rule_step, "adjustment", rule, values, scope, product.pii))
-    code = currency or payout.currency or excess.currency or min(product.currencies)
-    for amount in (payout, excess):
-        if amount.currency not in (None, code):
-            raise CurrencyMismatch(Money(Decimal(0), code, "claim"), amount)
-    payout_rounded = payout.rounded(code)
-    excess_rounded = excess.rounded(code)
-    if payout_rounded.amount < 0:
-        raise ClaimError(E.EVALUATION_ERROR, f"{_step(_Part(settlement, 'payout'))}: the payout formula gives a "
-                         f"negative amount ({payout_rounded}); the product must not pay less than nothing", None,
-                         claim_id)
+    code = _code(currency, product, payout, excess)
+    payout_rounded, excess_rounded = _rounded(payout, code, settlement, claim_id), excess.rounded(code)
     trace.append((_settlement_step, kind, payout, payout_rounded, excess_rounded))
     return Decision(claim_id, product.id, product.version, "approved", kind, payout_rounded, excess_rounded,
-                    Decimal(depreciation), tuple(rule.reason() for rule in adjustments), (), trace)
+                    depreciation, tuple(rule.reason() for rule in reasons), (), trace)
 
 
-def _refusal(product, claim_id, currency, outcome, rules, missing, trace) -> Decision:
-    zero = product.zeros.get(currency or min(product.currencies)) or Money(Decimal(0), currency).rounded()
+def _settle_sections(product, claim_id, currency, values, scope, trace, sections, refusals) -> Decision:
+    """Each section claimed pays its own amount (nothing when refused); the claim pays their sum."""
+    settlement = product.settlement
+    scope.at = _Part(settlement, "kind")
+    kind = settlement.kind(values, scope)
+    code = currency or min(product.currencies)
+    lines, reasons = [], []
+    payout_total = excess_total = product.zeros.get(code) or Money(Decimal(0), code)
+    for section in sections:
+        refused = refusals[section.id]
+        if refused:
+            reasons += refused
+            lines.append(_line(section, "declined", _zero(product, code), _zero(product, code), refused))
+            continue
+        payout, excess, applied = _amounts(section.settlement, values, scope, trace, section.id)
+        code = _code(currency, product, payout, excess)
+        payout_rounded = _rounded(payout, code, section.settlement, claim_id)
+        excess_rounded = excess.rounded(code)
+        trace.append((_section_step, section.id, payout, payout_rounded, excess_rounded))
+        applied = _ranked(applied)
+        reasons += applied
+        lines.append(_line(section, "approved", payout_rounded, excess_rounded, applied))
+        payout_total, excess_total = payout_total + payout_rounded, excess_total + excess_rounded
+    adjustments = _holding(settlement.adjustments, values, scope, trace, product.pii, kind="adjustment")
+    reasons = _ranked([*reasons, *adjustments])
+    _hit(scope, reasons)
+    if scope.hits is not None:
+        scope.hits.add(("settlement", kind))
+    trace.append((_settlement_step, kind, payout_total, payout_total, excess_total))
+    return Decision(claim_id, product.id, product.version, "approved", kind, payout_total, excess_total, None,
+                    tuple(rule.reason() for rule in reasons), (), trace, tuple(lines))
+
+
+def _amounts(settlement, values, scope, trace, section: str | None = None):
+    """(payout, excess, the reasons its steps gave) of a settlement: its formula, or its steps."""
+    if not settlement.steps:
+        scope.at = _Part(settlement, "excess")
+        excess = settlement.excess(values, scope)
+        scope.at = _Part(settlement, "payout")
+        return settlement.payout(values, scope), excess, []
+    reasons: list[Rule] = []
+    excess = [Money(Decimal(0), None)]
+    payout = _run(settlement.steps, values, scope, trace, (), reasons, excess, section)
+    return payout, excess[0], reasons
+
+
+def _run(steps, values, scope, trace, outer: tuple, reasons: list, excess: list, where: str | None) -> Money:
+    """Steps in order on the amount so far: the amount they leave."""
+    amount = Money(Decimal(0), None)
+    for step in steps:
+        scope.at = step
+        if step.when is not None and not step.when(values, scope, *outer, amount):
+            continue
+        kind = step.kind
+        if kind == "each":
+            amount = _each(step, values, scope, trace, outer, reasons, excess, where)
+            continue
+        value = step.value(values, scope, *outer, amount)
+        if kind == "amount":
+            amount = value
+            trace.append((_amount_step, where, step, value))
+        elif kind == "limit":
+            lowered = amount > value
+            trace.append((_limit_step, where, step, amount, value, lowered))
+            if lowered:
+                amount = value
+                if step.reason is not None:
+                    reasons.append(step.reason)
+        elif kind == "excess":
+            applied = min(max(value, 0 * value), amount) if amount.amount > 0 else Money(Decimal(0), amount.currency)
+            trace.append((_excess_step, where, step, value, applied, amount - applied))
+            excess[0] = excess[0] + applied
+            amount = amount - applied
+        else:                                                   # adjust
+            trace.append((_adjust_step, where, step, amount, value))
+            amount = value
+            if step.reason is not None:
+                reasons.append(step.reason)
+    return amount
+
+
+def _each(step, values, scope, trace, outer, reasons, excess, where) -> Money:
+    """An amount for every element (its own steps), the groups' limits on their totals; the sum."""
+    groups = step.groups
+    totals = [Money(Decimal(0), None) for _ in groups]
+    rest = Money(Decimal(0), None)
+    for index, element in enumerate(step.items(values, scope, *outer)):
+        amount = _run(step.steps, values, scope, trace, (*outer, element), reasons, excess, where)
+        trace.append((_element_step, where, step, index, amount))
+        for number, group in enumerate(groups):
+            scope.at = step
+            if group.of(values, scope, *outer, element):
+                totals[number] = totals[number] + amount
+                break
+        else:
+            rest = rest + amount
+    for number, group in enumerate(groups):
+        cap = group.at_most(values, scope, *outer, totals[number])
+        lowered = totals[number] > cap
+        trace.append((_group_step, where, group, totals[number], cap, lowered))
+        if lowered:
+            totals[number] = cap
+            if group.reason is not None:
+                reasons.append(group.reason)
+        rest = rest + totals[number]
+    return rest
+
+
+def _code(currency, product, *amounts) -> str:
+    """The claim's currency; amounts in another one (a product table's) are the claim's mismatch."""
+    code = currency or next((a.currency for a in amounts if a.currency), None) or min(product.currencies)
+    for amount in amounts:
+        if amount.currency not in (None, code):
+            raise CurrencyMismatch(Money(Decimal(0), code, "claim"), amount)
+    return code
+
+
+def _rounded(payout: Money, code: str, settlement, claim_id) -> Money:
+    rounded = payout.rounded(code)
+    if rounded.amount < 0:
+        raise ClaimError(E.EVALUATION_ERROR, f"{_step(_Part(settlement, 'payout'))}: the payout formula gives a "
+                         f"negative amount ({rounded}); the product must not pay less than nothing", None, claim_id)
+    return rounded
+
+
+def _zero(product, code: str) -> Money:
+    return product.zeros.get(code) or Money(Decimal(0), code).rounded()
+
+
+def _line(section, outcome: str, payout: Money, excess: Money, reasons) -> dict:
+    return {"benefit": section.id, "outcome": outcome, "payout": payout.to_dict(), "excess": excess.to_dict(),
+            "reasons": [rule.reason() for rule in reasons]}
+
+
+def _lines(sections, refusals, currency, product, declined: bool = False) -> tuple[dict, ...] | None:
+    """The benefit lines of a claim that pays nothing: each section declined (when refused, or when
+    the whole claim is) or approved, but paying 0.00 until the claim is."""
+    if product.benefits is None:
+        return None
+    zero = _zero(product, currency or min(product.currencies))
+    return tuple(_line(section, "declined" if declined or refusals[section.id] else "approved", zero, zero,
+                       refusals[section.id]) for section in sections)
+
+
+def _refusal(product, claim_id, currency, outcome, rules, missing, trace, lines=None) -> Decision:
+    zero = _zero(product, currency or min(product.currencies))
     trace.append((_outcome_step, outcome))
     return Decision(claim_id, product.id, product.version, outcome, None, zero, zero, None,
-                    tuple(rule.reason() for rule in rules), missing, trace)
+                    tuple(rule.reason() for rule in rules), missing, trace, lines)
 
 
 def _currency_error(error: CurrencyMismatch, step: str, claim_id) -> ClaimError:

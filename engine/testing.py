@@ -24,7 +24,7 @@ from .source import Document, load_file
 TEST_SCHEMA = schemas.load("tests.schema.json")
 _VALIDATOR = jsonschema.Draft202012Validator(TEST_SCHEMA)
 COMPARED = ("outcome", "settlement", "payout", "excess", "depreciation", "reasons", "missing_documents",
-            "error", "path")
+            "benefits", "error", "path")
 
 
 @dataclass
@@ -39,7 +39,7 @@ class CaseResult:
 
     @property
     def differences(self) -> list[str]:
-        return [key for key in self.expected if self.expected[key] != self.actual.get(key)]
+        return [key for key in self.expected if not _matches(key, self.expected[key], self.actual.get(key))]
 
     @property
     def passed(self) -> bool:
@@ -156,6 +156,14 @@ def find_test_files(paths: Iterable[str]) -> list[str]:
     return files
 
 
+def _matches(key: str, expected, actual) -> bool:
+    """Benefit lines compare line by line, each on the keys it gives; everything else exactly."""
+    if key != "benefits" or not isinstance(expected, list) or not isinstance(actual, list):
+        return expected == actual
+    return len(expected) == len(actual) and all(
+        all(line.get(name) == got.get(name) for name in line) for line, got in zip(expected, actual))
+
+
 def _money_text(money: dict | None) -> str | None:
     return None if money is None else f"{money['amount']} {money['currency']}"
 
@@ -163,10 +171,15 @@ def _money_text(money: dict | None) -> str | None:
 def _actual(result: dict) -> dict:
     if "error" in result:
         return {"error": result["error"]["code"], "path": result["error"]["path"]}
-    return {"outcome": result["outcome"], "settlement": result["settlement"],
-            "payout": _money_text(result["payout"]), "excess": _money_text(result["excess"]),
-            "depreciation": result["depreciation"], "reasons": [r["code"] for r in result["reasons"]],
-            "missing_documents": result["missing_documents"]}
+    actual = {"outcome": result["outcome"], "settlement": result["settlement"],
+              "payout": _money_text(result["payout"]), "excess": _money_text(result["excess"]),
+              "depreciation": result["depreciation"], "reasons": [r["code"] for r in result["reasons"]],
+              "missing_documents": result["missing_documents"]}
+    if "benefits" in result:
+        actual["benefits"] = [{"benefit": line["benefit"], "outcome": line["outcome"],
+                               "payout": _money_text(line["payout"]), "excess": _money_text(line["excess"]),
+                               "reasons": [r["code"] for r in line["reasons"]]} for line in result["benefits"]]
+    return actual
 
 
 def _expected(expect: dict) -> dict:
@@ -254,7 +267,9 @@ def run(paths: Iterable[str], products: str | None = None) -> SuiteRun:
 
 def _show(value) -> str:
     if isinstance(value, list):
-        return "[" + ", ".join(value) + "]"
+        return "[" + ", ".join(_show(v) if not isinstance(v, str) else v for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
     return "null" if value is None else str(value)
 
 
