@@ -19,6 +19,28 @@ EXAMPLES = ROOT / "examples"
 DELETE = object()
 
 
+class _CheckoutIsNotATestPackage:
+    """Collects the repository's root as a plain folder, not as a Python package.
+
+    The root holds `__init__.py` (it installs as `policyconf`), so pytest would otherwise import
+    it on its own, under the checkout's folder name, before the first test: as a second copy of
+    the package named `main` or `policyconf`, or, in a checkout whose name is not a Python name
+    (`policyconf-dev`, a worktree `wt-faces`), not at all (a relative import with no parent
+    package), and every test errors. The tests import the installed `policyconf` instead.
+    """
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collect_directory(self, path, parent):
+        if path.resolve() == ROOT:
+            return pytest.Dir.from_parent(parent, path=path)
+        return None
+
+
+def pytest_configure(config):
+    # A plugin, not a hook of this file: a conftest's hooks apply only under its own folder.
+    config.pluginmanager.register(_CheckoutIsNotATestPackage(), "policyconf-checkout-root")
+
+
 def money(amount: str, currency: str = "EUR") -> dict:
     return {"amount": amount, "currency": currency}
 
