@@ -36,6 +36,7 @@ decimals exact are about as much code as configuring a framework to do the same,
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import json
 import logging
@@ -47,10 +48,11 @@ from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 
 from . import errors as E
-from .batch import dumps
-from .book import ProductBook, load_products, product_files
-from .cli import parse_json
+from .book import ProductBook, _claim_id, load_products, product_files
+from .claim_reader import decide_claim, parse_json
+from .decision import OUTCOMES
 from .errors import ClaimError, ProductError
+from .jsonio import dumps
 
 log = logging.getLogger("policyconf.serve")
 
@@ -264,7 +266,7 @@ async def _read_body(scope, receive, limit: int) -> bytes:
 
 
 async def _parse(body: bytes) -> Any:
-    """The body as JSON with exact decimals (the command line's reader): 400 if it is not JSON."""
+    """The body as JSON with exact decimals (the library's claim reader): 400 if it is not JSON."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -284,17 +286,14 @@ async def _parse(body: bytes) -> Any:
         raise HTTPError(400, E.CLAIM_UNREADABLE, f"invalid JSON: {error}") from None
 
 
-def _claim_id(claim: Any) -> str | None:
-    inner = claim.get("claim") if type(claim) is dict else None
-    return inner["id"] if type(inner) is dict and type(inner.get("id")) is str else None
-
-
 def _decide(book: ProductBook, claim: Any) -> dict:
-    """One claim of a batch: the decision or the error object, whatever goes wrong."""
+    """One claim of a batch: the decision or the error object, whatever goes wrong.
+
+    Beyond the library's `decide_claim`, the service's own rule: a bug in the engine is this
+    claim's error object (and a line in the service's log), and the rest of the batch is decided.
+    """
     try:
-        return book.decide(claim)
-    except RecursionError:
-        return ClaimError(E.CLAIM_UNREADABLE, "claim nested too deeply", None, _claim_id(claim)).to_dict()
+        return decide_claim(book, claim)
     except Exception:                        # a bug: this claim gets an error object, the batch goes on
         log.exception("deciding a claim of a batch failed")
         return ClaimError(SERVICE_INTERNAL, "internal error while deciding this claim (logged by the service)",
@@ -425,13 +424,13 @@ class App:
         # to a worker thread and back (queue, wake-up, GIL hand-over), and a thread would not run it in
         # parallel anyway (the GIL). A request's latency is lowest this way; the loop is never held
         # for long. Batches, which are long, give the loop back every BATCH_SLICE claims.
-        try:
-            result = book.evaluate(claim).to_dict()
-        except ClaimError as error:
-            raise HTTPError(422, error.code, error.message, error.path, error.claim_id) from None
-        except RecursionError:
-            raise HTTPError(400, E.CLAIM_UNREADABLE, "claim nested too deeply", None, _claim_id(claim)) from None
-        await _respond(send, 200, result)
+        result = decide_claim(book, claim)
+        error = result.get("error")
+        if error is None:
+            status = 200
+        else:                                       # nested too deeply to decide is unreadable, as JSON that deep is
+            status = 400 if error["code"] == E.CLAIM_UNREADABLE else 422
+        await _respond(send, status, result)
 
     async def evaluate_batch(self, scope, receive, send) -> None:
         _check_media_type(scope)
@@ -483,7 +482,7 @@ def serve_command(args, stderr) -> int:
     if not args.reload_interval > 0:
         stderr.write("policyconf: --reload-interval must be more than 0 seconds\n")
         return 2
-    config = json.loads(json.dumps(LOGGING_CONFIG))
+    config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["policyconf"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     try:
         uvicorn.run(create_app(args.products, reload_interval=args.reload_interval), host=args.host,
@@ -644,7 +643,7 @@ OPENAPI: dict = {
                 "claim_id": {"type": ["string", "null"]},
                 "product": {"type": "string"},
                 "product_version": {"type": "string"},
-                "outcome": {"enum": ["approved", "declined", "pending", "referred"]},
+                "outcome": {"enum": list(OUTCOMES)},
                 "settlement": {"enum": ["repair", "replacement", "vehicle_replacement", None]},
                 "payout": _ref("Money"),
                 "excess": _ref("Money"),

@@ -23,7 +23,7 @@ from policyconf.dsl.iso import COUNTRIES  # noqa: E402
 from policyconf.dsl.parser import parse  # noqa: E402
 from policyconf.dsl.values import CurrencyMismatch, Money  # noqa: E402
 from policyconf import load_products  # noqa: E402
-from policyconf.engine.cli import parse_json  # noqa: E402
+from policyconf.engine.claim_reader import parse_json  # noqa: E402
 
 _SCOPE = Scope()
 _SCOPE.fields = {

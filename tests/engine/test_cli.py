@@ -15,7 +15,8 @@ from decimal import Decimal
 import pytest
 
 from conftest import EXAMPLES, PRODUCTS, ROOT, money
-from policyconf.engine.cli import main, parse_json
+from policyconf.engine.claim_reader import parse_json
+from policyconf.engine.cli import main
 
 SCRIPT = pathlib.Path(sys.executable).parent / "policyconf"
 
