@@ -1,4 +1,9 @@
-"""Shared fixtures: the shipped product book and builders for valid claims of each product.
+"""Shared fixtures: the engine's fixture product book and builders for valid claims of each product.
+
+The engine's tests decide claims against frozen copies of the three seed products and their
+example claims (tests/fixtures/products, tests/fixtures/claims), never against the shipped
+products/ and examples/: a product manager who changes a number in products/ sees that
+product's own test cases fail (tests/test_shipped_products.py), not a hundred engine tests.
 
 A builder returns a fresh, valid claim; keyword arguments override fields by dotted path
 (`**{"policy.holder.age": 17}`), and the value `DELETE` removes a field.
@@ -14,8 +19,9 @@ import pytest
 from policyconf import load_products
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PRODUCTS = ROOT / "products"
-EXAMPLES = ROOT / "examples"
+FIXTURES = ROOT / "tests" / "fixtures"
+PRODUCTS = FIXTURES / "products"          # frozen copies of products/ (and their *.tests.yaml)
+EXAMPLES = FIXTURES / "claims"            # frozen copies of examples/*.json
 DELETE = object()
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 
+from conftest import PRODUCTS
 from policyconf import schemas
 from policyconf.engine import errors as E
 from policyconf.engine import serve
@@ -29,7 +30,7 @@ def numbers_in(text: str) -> list[int]:
 
 
 def test_the_service_serves_the_file():
-    app = serve.create_app("products")
+    app = serve.create_app(PRODUCTS)
     assert app._openapi == dumps(DOCUMENT).encode("utf-8")
     assert DOCUMENT["openapi"].startswith("3.1")
 

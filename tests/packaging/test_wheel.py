@@ -71,7 +71,7 @@ def test_import_policyconf_works_outside_the_repository_and_nothing_else_is_top_
     # a service with its own schemas.py and engine.py, as services have
     (tmp_path / "schemas.py").write_text("SERVICE = True\n")
     (tmp_path / "engine.py").write_text("SERVICE = True\n")
-    products = ROOT / "products"
+    products = ROOT / "tests" / "fixtures" / "products"
     result = _run(installed, f"""
 import importlib.util, json
 import policyconf
