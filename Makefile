@@ -1,8 +1,13 @@
 # policyconf: `make demo` and `make test` work from a fresh clone; both create .venv first.
+# `make demo` installs what running policyconf needs and nothing more (`pip install -e .`), as a
+# service that depends on it would; `make test` adds the test tools (`-e '.[test]'`). Each has
+# its stamp file, and both are redone when pyproject.toml changes.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
 # The editor tests (tests/editor) run the YAML language server and Ajv, pinned in
 # tests/editor/package-lock.json. When node (and npm) are present, `make test` installs them
@@ -21,8 +26,12 @@ endif
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PIP) -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): pyproject.toml $(STAMP)
+	$(PIP) -e '.[test]'
+	touch $(TEST_STAMP)
 
 $(EDITOR_STAMP): $(EDITOR)/package-lock.json $(EDITOR)/package.json
 	npm ci --prefix $(EDITOR) --no-audit --no-fund
@@ -34,22 +43,23 @@ demo: $(STAMP)
 	$(BIN)/policyconf evaluate --products products/ --format text examples/*.json
 
 ## test: run every test (the editor tests need node; they are skipped without it)
-test: $(STAMP) $(TEST_NODE)
+test: $(TEST_STAMP) $(TEST_NODE)
 	$(BIN)/python -m pytest
 
 ## bench: policyconf beside ZEN and a hand-written function, the seed products, the batch path
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(PIP) -e '.[bench]'
 	$(BIN)/python benchmarks/run.py
 
 ## verify: check every product's invariants on 10,000 generated claims each
 verify: $(STAMP)
+	$(PIP) -e '.[verify]'
 	$(BIN)/policyconf verify --claims 10000
 
 ## fuzz: coverage-guided fuzzing of the expression language and of claims, FUZZ_SECONDS each
 FUZZ_SECONDS ?= 60
 fuzz: $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[fuzz]'
+	$(PIP) -e '.[fuzz]'
 	mkdir -p fuzz/corpus/parser fuzz/corpus/claims
 	cp fuzz/seeds/parser/* fuzz/corpus/parser/
 	cp examples/*.json fuzz/corpus/claims/

@@ -1,11 +1,11 @@
 """Load test for `policyconf serve`: a second process sends claims over HTTP and times each answer.
 
     python benchmarks/load.py [--url http://127.0.0.1:8080] [--requests 5000] [--duration 30]
-                              [--concurrency 8] [--products products/] [--json]
+                              [--concurrency 8] [--products products/] [--claims examples/] [--json]
 
 Without --url, it starts `policyconf serve` on a free loopback port (products from --products),
 waits until /readyz answers 200, runs the load, and stops the server. The example claims of
-examples/ are sent round-robin to POST /v1/products/{product}/evaluate, one claim a request,
+examples/ (or --claims) are sent round-robin to POST /v1/products/{product}/evaluate, one claim a request,
 over `--concurrency` keep-alive connections (one thread each, http.client). The run stops at
 `--requests` requests or after `--duration` seconds, whichever comes first; a short warm-up
 (not counted) comes before it. Every answer must be a 200 with the decision of its claim.
@@ -76,14 +76,14 @@ def stop_server(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def load_claims() -> list[tuple[str, bytes]]:
+def load_claims(directory: Path = EXAMPLES) -> list[tuple[str, bytes]]:
     """(path, body) for each example claim."""
     requests = []
-    for path in sorted(EXAMPLES.glob("*.json")):
+    for path in sorted(directory.glob("*.json")):
         claim = json.loads(path.read_text(encoding="utf-8"))
         requests.append((f"/v1/products/{claim['product']}/evaluate", json.dumps(claim).encode("utf-8")))
     if not requests:
-        raise SystemExit(f"no example claims in {EXAMPLES}")
+        raise SystemExit(f"no example claims in {directory}")
     return requests
 
 
@@ -92,9 +92,9 @@ def percentile(ordered: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-def run(url: str, requests: int, duration: float, concurrency: int) -> dict:
+def run(url: str, requests: int, duration: float, concurrency: int, claims_dir: Path = EXAMPLES) -> dict:
     parsed = urllib.parse.urlsplit(url)
-    claims = load_claims()
+    claims = load_claims(claims_dir)
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     failures: list[str] = []
@@ -172,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running server (default: start one on a free loopback port)")
     parser.add_argument("--products", default=str(ROOT / "products"), help="products for the server started here")
+    parser.add_argument("--claims", type=Path, default=EXAMPLES, help="folder of claims to send (default: examples/)")
     parser.add_argument("--requests", type=int, default=5000, help="requests to time (default: 5000)")
     parser.add_argument("--duration", type=float, default=30.0, help="at most this many seconds (default: 30)")
     parser.add_argument("--concurrency", type=int, default=8, help="connections, one thread each (default: 8)")
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             wait_ready(url, 30, process)
         else:
             wait_ready(url, 10)
-        result = run(url, args.requests, args.duration, args.concurrency)
+        result = run(url, args.requests, args.duration, args.concurrency, args.claims)
         result["server"] = "started here" if process else "given"
     finally:
         if process is not None:

@@ -26,28 +26,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import threading
 from datetime import datetime, timezone
-from decimal import Decimal
 from typing import Any, Callable, TextIO
+
+from .jsonio import dumps
 
 Record = dict
 
 
-def _default(value):
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
 def canonical_json(claim: Any) -> bytes:
     """The claim as canonical JSON bytes: keys sorted, no spaces, UTF-8, numbers as written."""
-    return json.dumps(claim, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=_default).encode("utf-8")
+    return dumps(claim, sort_keys=True).encode("utf-8")
 
 
 def canonical_hash(claim: Any, key: bytes | None = None) -> str:
@@ -60,7 +51,7 @@ def canonical_hash(claim: Any, key: bytes | None = None) -> str:
 
 def record_line(record: Record) -> str:
     """A record as one line of JSON."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_default) + "\n"
+    return dumps(record) + "\n"
 
 
 class AuditLog:
@@ -90,7 +81,7 @@ class AuditLog:
     @classmethod
     def to_logger(cls, logger: logging.Logger, key: bytes | None = None) -> "AuditLog":
         def write(record: Record) -> None:
-            logger.info(json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_default))
+            logger.info(dumps(record))
         return cls(write, key)
 
     def record(self, claim: Any, result, product=None) -> Record:

@@ -7,7 +7,6 @@ error object in its place; it never stops the batch.
 """
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import time
@@ -16,10 +15,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable, Iterable, Iterator, TextIO
 
-from . import errors as E
 from .audit import AuditLog, record_line
 from .book import ProductBook
-from .errors import ClaimError
+from .claim_reader import decide_claim, jsonl_line
+from .decision import OUTCOMES
 
 CHUNK = 1000                      # lines a worker decides at a time
 IN_FLIGHT_PER_WORKER = 4          # chunks queued per worker: bounds memory, keeps workers busy
@@ -51,21 +50,10 @@ class Summary:
             self.payout[currency] = self.payout.get(currency, Decimal(0)) + amount
 
     def text(self) -> str:
-        outcomes = ", ".join(f"{self.outcomes[o]:,} {o}" for o in ("approved", "declined", "pending", "referred")
-                             if self.outcomes[o])
+        outcomes = ", ".join(f"{self.outcomes[o]:,} {o}" for o in OUTCOMES if self.outcomes[o])
         paid = ", ".join(f"{amount:,} {currency}" for currency, amount in sorted(self.payout.items()))
         return (f"{self.claims:,} claim{'s' if self.claims != 1 else ''}: {outcomes or 'no decisions'}; "
                 f"{self.errors:,} invalid; payout {paid or 'none'}")
-
-
-def _json_default(value):
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(type(value).__name__)
-
-
-def dumps(result: dict) -> str:
-    return json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 
 class Progress:
@@ -114,7 +102,6 @@ def decide_lines(book: ProductBook, render: Callable[[dict], str], chunk: list,
     Returns the rendered output, the counts, and the decision log's lines for the chunk (the
     records are made where the claims are decided and written by the parent, in order).
     """
-    from .cli import _jsonl_line      # one reader for JSON lines, shared with the single-process path
     summary = Summary()
     out = []
     records: list = []
@@ -122,7 +109,7 @@ def decide_lines(book: ProductBook, render: Callable[[dict], str], chunk: list,
         collector = AuditLog(records.append, audit.key, audit.clock)
         book = book.with_audit(collector)
     for where, number, line in chunk:
-        item = _jsonl_line(line, where, number)
+        item = jsonl_line(line, where, number)
         if item is None:
             continue
         if item.error is not None:
@@ -130,10 +117,7 @@ def decide_lines(book: ProductBook, render: Callable[[dict], str], chunk: list,
             if audit is not None:
                 records.append(collector.record(line.rstrip("\r\n"), item.error))
         else:
-            try:
-                result = book.decide(item.claim)
-            except RecursionError:
-                result = ClaimError(E.CLAIM_UNREADABLE, f"{where}:{number}: claim nested too deeply", None).to_dict()
+            result = decide_claim(book, item.claim, f"{where}:{number}")
         summary.add(result)
         out.append(render(result))
     log = "".join(record_line(record) for record in records)
@@ -219,4 +203,4 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-__all__ = ["Summary", "Progress", "run", "dumps", "default_jobs", "decide_lines"]
+__all__ = ["Summary", "Progress", "run", "default_jobs", "decide_lines"]

@@ -11,187 +11,27 @@ rejected as invalid input, 2 usage or I/O error.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from decimal import Decimal
-from typing import Iterator, TextIO
+from typing import TextIO
 
 from .. import __version__
 from . import batch
-from . import errors as E
 from .audit import AuditLog
 from .book import ProductBook, load, load_products
-from .errors import ClaimError, ProductError
-from .source import decode, load_document
+from .claim_reader import ClaimFileError, StdinReader, decide_claim, jsonl_line, read_claims, read_jsonl_file
+from .errors import ProductError
+from .jsonio import dumps
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-MAX_CLAIM_BYTES = 16 * 1024 * 1024
 
 
 class UsageError(Exception):
     pass
 
 
-# -- reading claims ------------------------------------------------------------
-class _Input:
-    """One claim as read: the document, or the error that kept it from being read."""
-    __slots__ = ("claim", "error")
-
-    def __init__(self, claim=None, error: ClaimError | None = None):
-        self.claim = claim
-        self.error = error
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _no_duplicates(pairs):
-    result = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key '{key}'")
-        result[key] = value
-    return result
-
-
-def _integer(text: str) -> int:
-    if len(text) > 4000:
-        raise ValueError(f"a number of {len(text):,} digits")
-    return int(text)
-
-
-def parse_json(text: str):
-    """JSON with exact decimals: numbers with a fraction become Decimal, never float."""
-    return json.loads(text, parse_float=Decimal, parse_int=_integer, parse_constant=_reject_constant,
-                      object_pairs_hook=_no_duplicates)
-
-
-def _unreadable(where: str, message: str) -> _Input:
-    return _Input(error=ClaimError(E.CLAIM_UNREADABLE, f"{where}: {message}", None))
-
-
-def _unreadable_at(error: ProductError) -> _Input:
-    """A text that could not be read (not UTF-8, not YAML): its first problem, with its position."""
-    problem = error.problems[0]
-    return _unreadable(f"{problem.file}:{problem.line}:{problem.column}", problem.message)
-
-
-def _json_error(where: str, error: Exception) -> _Input:
-    if isinstance(error, json.JSONDecodeError):
-        return _unreadable(f"{where}:{error.lineno}:{error.colno}", f"invalid JSON: {error.msg}")
-    if isinstance(error, RecursionError):
-        return _unreadable(where, "invalid JSON: nested too deeply")
-    return _unreadable(where, f"invalid JSON: {error}")
-
-
-def _documents(value, where: str) -> Iterator[_Input]:
-    if isinstance(value, list):
-        for item in value:
-            yield _Input(item)
-    else:
-        yield _Input(value)
-
-
-def read_claims(path: str, stdin: TextIO) -> Iterator[_Input]:
-    """Claims from one argument: a .json/.yaml file (one claim or a list), a .jsonl file, or - (stdin)."""
-    if path == "-":
-        try:
-            text = stdin.read_all()
-        except ProductError as error:
-            yield _unreadable_at(error)
-            return
-        yield from _read_text(text, "<stdin>", _sniff(text))
-        return
-    lower = path.lower()
-    kind = "jsonl" if lower.endswith(".jsonl") else "yaml" if lower.endswith((".yaml", ".yml")) else \
-        "json" if lower.endswith(".json") else None
-    if kind is None:
-        raise UsageError(f"{path}: not a claim file (expected .json, .jsonl, .yaml or -)")
-    if kind == "jsonl":
-        for where, number, line in _jsonl_source(path, stdin):
-            item = _jsonl_line(line, where, number)
-            if item is not None:
-                yield item
-        return
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_CLAIM_BYTES + 1)
-    except OSError as error:
-        raise UsageError(f"{path}: {error.strerror}") from None
-    if len(raw) > MAX_CLAIM_BYTES:
-        yield _unreadable(path, f"larger than {MAX_CLAIM_BYTES} bytes")
-        return
-    try:
-        text = decode(raw, path)
-    except ProductError as error:
-        yield _unreadable_at(error)
-        return
-    yield from _read_text(text, path, kind)
-
-
-def _sniff(text: str) -> str:
-    """Standard input: a JSON document, JSON lines, or YAML."""
-    stripped = text.lstrip()
-    if not stripped.startswith(("{", "[")):
-        return "yaml"
-    try:
-        parse_json(text)
-        return "json"
-    except (ValueError, RecursionError):
-        pass
-    lines = [line for line in text.split("\n") if line.strip()]
-    return "jsonl" if len(lines) > 1 else "json"
-
-
-def _read_text(text: str, where: str, kind: str) -> Iterator[_Input]:
-    if kind == "jsonl":
-        for number, line in enumerate(text.split("\n"), 1):     # not splitlines(): U+2028 is not a line end
-            item = _jsonl_line(line, where, number)
-            if item is not None:
-                yield item
-        return
-    if kind == "json":
-        try:
-            value = parse_json(text)
-        except (ValueError, RecursionError) as error:
-            yield _json_error(where, error)
-            return
-        yield from _documents(value, where)
-        return
-    try:
-        document = load_document(text, where)
-    except ProductError as error:
-        yield _unreadable_at(error)
-        return
-    yield from _documents(document.data, where)
-
-
-def _jsonl_line(line: str, where: str, number: int) -> _Input | None:
-    line = line.rstrip("\r\n")
-    if not line.strip():
-        return None
-    if line.startswith(_BAD_UTF8):
-        return _unreadable(f"{where}:{number}", f"not UTF-8 (byte {line[len(_BAD_UTF8):]} of the line)")
-    try:
-        value = parse_json(line)
-    except json.JSONDecodeError as error:
-        return _unreadable(f"{where}:{number}:{error.colno}", f"invalid JSON: {error.msg}")
-    except (ValueError, RecursionError) as error:
-        return _json_error(f"{where}:{number}", error)
-    if not isinstance(value, dict):
-        return _Input(error=ClaimError(E.CLAIM_NOT_OBJECT, f"{where}:{number}: a claim must be an object", None))
-    return _Input(value)
-
-
 # -- writing decisions ---------------------------------------------------------
-def _json_default(value):
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(type(value).__name__)
-
-
 def render_text(result: dict) -> str:
     """A decision (or an error) for a person."""
     claim_id = result.get("claim_id") or "(no claim id)"
@@ -228,32 +68,16 @@ def _render(fmt: str):
 
 
 def _jsonl_out(result: dict) -> str:
-    return batch.dumps(result) + "\n"
+    return dumps(result) + "\n"
 
 
 def _text_out(result: dict) -> str:
     return render_text(result) + "\n"
 
 
-def _jsonl_source(path: str, stdin: TextIO):
+def _jsonl_source(path: str, stdin: StdinReader):
     """(where, line number, text) for each line of a .jsonl file, or of JSON lines on stdin."""
-    if path == "-":
-        yield from stdin.lines()
-        return
-    try:
-        handle = open(path, "rb")
-    except OSError as error:
-        raise UsageError(f"{path}: {error.strerror}") from None
-    with handle:
-        for number, raw in enumerate(handle, 1):
-            try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as error:
-                line = _BAD_UTF8 + str(error.start + 1)
-            yield path, number, line
-
-
-_BAD_UTF8 = "\x00not-utf8:"
+    return stdin.lines() if path == "-" else read_jsonl_file(path)
 
 
 def _load_book(directory: str, stderr: TextIO) -> ProductBook | None:
@@ -267,7 +91,7 @@ def _load_book(directory: str, stderr: TextIO) -> ProductBook | None:
         return None
 
 
-def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
+def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: StdinReader) -> int:
     fmt = args.format or ("text" if stdout.isatty() else "jsonl")
     book = _load_book(args.products, stderr)
     if book is None:
@@ -315,7 +139,7 @@ def _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, st
                 summary.merge(part)
                 continue
             if stdin_lines:
-                items = (_jsonl_line(line, where, n) for where, n, line in stdin.lines())
+                items = (jsonl_line(line, where, n) for where, n, line in stdin.lines())
             else:
                 items = read_claims(path, stdin)
             for item in items:
@@ -323,13 +147,13 @@ def _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, st
                     continue
                 if item.error is not None and audit is not None:
                     audit.write(None, item.error)
-                result = item.error.to_dict() if item.error else _decide(book, item.claim)
+                result = item.error.to_dict() if item.error else decide_claim(book, item.claim)
                 summary.add(result)
                 if render is not None:
                     stdout.write(render(result))
                 else:
                     results.append(result)
-    except UsageError as error:
+    except (UsageError, ClaimFileError) as error:
         progress.close()
         stdout.flush()
         stderr.write(f"policyconf: {error}\n")
@@ -337,7 +161,7 @@ def _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, st
     progress.close()
     if fmt == "json":
         document = results[0] if single and len(results) == 1 and not _is_batch(args.claims[0]) else results
-        stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=_json_default) + "\n")
+        stdout.write(dumps(document, indent=2) + "\n")
     if summary.claims > 1:
         stderr.write(f"policyconf: {summary.text()}\n")
     if summary.errors:
@@ -358,65 +182,8 @@ class _ByteCounter:
             yield where, number, line
 
 
-class _Stdin:
-    """Standard input, read as bytes where it can be: each line is decoded as UTF-8 on its own,
-    so that a bad byte is that line's error (not a crash, not a made-up character), and a BOM
-    at the start is dropped."""
-
-    def __init__(self, stream):
-        self.source = getattr(stream, "buffer", None) or stream
-        self.peeked: list = []
-
-    def _decode(self, raw, number: int) -> str:
-        if isinstance(raw, bytes):
-            try:
-                return raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as error:
-                return _BAD_UTF8 + str(error.start + 1)
-        return raw.lstrip("\ufeff") if number == 1 else raw
-
-    def _raw(self):
-        peeked, self.peeked = self.peeked, []
-        yield from peeked
-        yield from self.source
-
-    def lines(self):
-        """(where, line number, text) for each line."""
-        for number, raw in enumerate(self._raw(), 1):
-            yield "<stdin>", number, self._decode(raw, number)
-
-    def is_jsonl(self) -> bool:
-        """Peek at the first line: JSON lines (a whole object on it, or bytes that are not UTF-8) are streamed."""
-        first = self.source.readline()
-        self.peeked = [first] if first else []
-        line = self._decode(first, 1)
-        if line.startswith(_BAD_UTF8):
-            return True
-        stripped = line.strip()
-        if stripped.startswith("{") and stripped.endswith("}"):
-            try:
-                return isinstance(parse_json(stripped), dict)
-            except (ValueError, RecursionError):
-                return False
-        return False
-
-    def read_all(self) -> str:
-        """Everything left, as text (ProductError with a position if it is not UTF-8)."""
-        parts = list(self._raw())
-        if parts and isinstance(parts[0], bytes):
-            return decode(b"".join(parts), "<stdin>")
-        return "".join(parts).lstrip("\ufeff")
-
-
 def _is_batch(path: str) -> bool:
     return path.lower().endswith(".jsonl")
-
-
-def _decide(book: ProductBook, claim) -> dict:
-    try:
-        return book.decide(claim)
-    except RecursionError:
-        return ClaimError(E.CLAIM_UNREADABLE, "claim nested too deeply", None).to_dict()
 
 
 def _count(n: int, noun: str) -> str:
@@ -441,8 +208,8 @@ def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
     problems = loaded.problems
     errors = loaded.errors
     if args.format == "json":
-        stdout.write(json.dumps({"valid": not errors, "products": sorted(loaded.products),
-                                 "problems": [p.to_dict() for p in problems]}, indent=2, ensure_ascii=False) + "\n")
+        stdout.write(dumps({"valid": not errors, "products": sorted(loaded.products),
+                            "problems": [p.to_dict() for p in problems]}, indent=2) + "\n")
     elif args.format == "github":
         for p in problems:
             level = "error" if p.severity == "error" else "warning"
@@ -518,8 +285,7 @@ def verify_command(args, stdout: TextIO, stderr: TextIO) -> int:
                 stdout.write(f"{name}: invariant {invariant.id}{clause} broken: {invariant.message}\n"
                              f"  holds: {invariant.holds_text}\n")
             stdout.write("  smallest claim found:\n")
-            stdout.write("".join(f"    {line}\n" for line in json.dumps(broken.claim, indent=2, ensure_ascii=False,
-                                                                       default=_json_default).splitlines()))
+            stdout.write("".join(f"    {line}\n" for line in dumps(broken.claim, indent=2).splitlines()))
             stdout.write("  its decision:\n")
             stdout.write("".join(f"    {line}\n" for line in render_text(broken.decision.to_dict()).splitlines()))
     return status
@@ -581,7 +347,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         if args.command == "validate":
             return validate_command(args, stdout, stderr)
         if args.command == "evaluate":
-            return evaluate_command(args, stdout, stderr, _Stdin(stdin))
+            return evaluate_command(args, stdout, stderr, StdinReader(stdin))
         if args.command == "test":
             return test_command(args, stdout, stderr)
         if args.command == "verify":
@@ -591,7 +357,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
             return serve_command(args, stderr)
         parser.print_help(stderr)
         return EXIT_USAGE
-    except UsageError as error:
+    except (UsageError, ClaimFileError) as error:
         stderr.write(f"policyconf: {error}\n")
         return EXIT_USAGE
     except BrokenPipeError:

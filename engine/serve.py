@@ -36,6 +36,7 @@ decimals exact are about as much code as configuring a framework to do the same,
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import json
 import logging
@@ -46,14 +47,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 
+from .. import schemas
 from . import errors as E
-from .batch import dumps
-from .book import ProductBook, load_products, product_files
-from .cli import parse_json
+from .book import ProductBook, _claim_id, load_products, product_files
+from .claim_reader import decide_claim, parse_json
 from .errors import ClaimError, ProductError
+from .jsonio import dumps
 
 log = logging.getLogger("policyconf.serve")
 
+# The three limits are written out in schemas/openapi.json as well (tests/engine/test_openapi.py
+# checks that the document states these numbers).
 MAX_BODY = 1024 * 1024                  # bytes: one claim
 MAX_BATCH_BODY = 16 * 1024 * 1024       # bytes: a batch (the command line's limit for a claim file)
 MAX_BATCH_CLAIMS = 10_000               # claims in one batch
@@ -264,7 +268,7 @@ async def _read_body(scope, receive, limit: int) -> bytes:
 
 
 async def _parse(body: bytes) -> Any:
-    """The body as JSON with exact decimals (the command line's reader): 400 if it is not JSON."""
+    """The body as JSON with exact decimals (the library's claim reader): 400 if it is not JSON."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -284,17 +288,14 @@ async def _parse(body: bytes) -> Any:
         raise HTTPError(400, E.CLAIM_UNREADABLE, f"invalid JSON: {error}") from None
 
 
-def _claim_id(claim: Any) -> str | None:
-    inner = claim.get("claim") if type(claim) is dict else None
-    return inner["id"] if type(inner) is dict and type(inner.get("id")) is str else None
-
-
 def _decide(book: ProductBook, claim: Any) -> dict:
-    """One claim of a batch: the decision or the error object, whatever goes wrong."""
+    """One claim of a batch: the decision or the error object, whatever goes wrong.
+
+    Beyond the library's `decide_claim`, the service's own rule: a bug in the engine is this
+    claim's error object (and a line in the service's log), and the rest of the batch is decided.
+    """
     try:
-        return book.decide(claim)
-    except RecursionError:
-        return ClaimError(E.CLAIM_UNREADABLE, "claim nested too deeply", None, _claim_id(claim)).to_dict()
+        return decide_claim(book, claim)
     except Exception:                        # a bug: this claim gets an error object, the batch goes on
         log.exception("deciding a claim of a batch failed")
         return ClaimError(SERVICE_INTERNAL, "internal error while deciding this claim (logged by the service)",
@@ -318,7 +319,9 @@ class App:
             "/v1/products": {"GET": self.list_products},
             "/v1/evaluate/batch": {"POST": self.evaluate_batch},
         }
-        self._openapi = _json_bytes(OPENAPI)
+        # The OpenAPI document is data (schemas/openapi.json), kept in step with this module and
+        # engine.errors by tests/engine/test_openapi.py.
+        self._openapi = _json_bytes(schemas.load("openapi.json"))
 
     async def __call__(self, scope, receive, send) -> None:
         kind = scope["type"]
@@ -425,13 +428,13 @@ class App:
         # to a worker thread and back (queue, wake-up, GIL hand-over), and a thread would not run it in
         # parallel anyway (the GIL). A request's latency is lowest this way; the loop is never held
         # for long. Batches, which are long, give the loop back every BATCH_SLICE claims.
-        try:
-            result = book.evaluate(claim).to_dict()
-        except ClaimError as error:
-            raise HTTPError(422, error.code, error.message, error.path, error.claim_id) from None
-        except RecursionError:
-            raise HTTPError(400, E.CLAIM_UNREADABLE, "claim nested too deeply", None, _claim_id(claim)) from None
-        await _respond(send, 200, result)
+        result = decide_claim(book, claim)
+        error = result.get("error")
+        if error is None:
+            status = 200
+        else:                                       # nested too deeply to decide is unreadable, as JSON that deep is
+            status = 400 if error["code"] == E.CLAIM_UNREADABLE else 422
+        await _respond(send, status, result)
 
     async def evaluate_batch(self, scope, receive, send) -> None:
         _check_media_type(scope)
@@ -483,7 +486,7 @@ def serve_command(args, stderr) -> int:
     if not args.reload_interval > 0:
         stderr.write("policyconf: --reload-interval must be more than 0 seconds\n")
         return 2
-    config = json.loads(json.dumps(LOGGING_CONFIG))
+    config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["policyconf"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     try:
         uvicorn.run(create_app(args.products, reload_interval=args.reload_interval), host=args.host,
@@ -492,184 +495,3 @@ def serve_command(args, stderr) -> int:
     except SystemExit as exit:              # uvicorn exits when it cannot start (the port is taken, ...)
         return 2 if exit.code else 0
     return 0
-
-
-# -- the OpenAPI document ----------------------------------------------------------------------
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-_ERROR = _ref("ErrorObject")
-_EXAMPLE_CLAIM = {
-    "product": "accidental-damage",
-    "policy": {"id": "RO-2025-000123", "purchased": "2025-01-10", "start": "2025-01-10", "end": "2027-01-09",
-               "premium_paid": True, "holder": {"age": 34, "residence": "RO", "sole_owner": True,
-                                                "prior_fraud": False}},
-    "item": {"kind": "mobile_phone", "purchased": "2025-01-08", "price": {"amount": "899.00", "currency": "EUR"},
-             "purchased_in": "RO"},
-    "claim": {"id": "CLM-77", "event": "drop", "occurred": "2025-06-01", "reported": "2025-06-03",
-              "repairable": True, "repair_cost": {"amount": "189.00", "currency": "EUR"},
-              "documents": ["photo", "proof_of_purchase"], "circumstances": [], "days_outside_residence": 0},
-}
-_MONEY = {"type": "object", "required": ["amount", "currency"], "additionalProperties": False,
-          "properties": {"amount": {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$",
-                                    "description": "a decimal string, exact"},
-                         "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217"}}}
-_VERSION = {"type": "object", "additionalProperties": False,
-            "required": ["version", "effective_from", "effective_until", "digest"],
-            "properties": {"version": {"type": "string"},
-                           "effective_from": {"type": "string", "format": "date"},
-                           "effective_until": {"type": ["string", "null"], "format": "date"},
-                           "digest": {"type": "string", "pattern": "^[0-9a-f]{64}$",
-                                      "description": "SHA-256 of the product file (and its base's)"}}}
-_PROBLEM = {"type": "object", "additionalProperties": False,
-            "required": ["file", "line", "column", "severity", "code", "message"],
-            "properties": {"file": {"type": "string"}, "line": {"type": "integer"}, "column": {"type": "integer"},
-                           "severity": {"enum": ["error", "warning"]}, "code": {"type": "string"},
-                           "message": {"type": "string"}}}
-_READINESS = {"type": "object", "additionalProperties": False,
-              "required": ["status", "loaded_at", "products", "reload_error"],
-              "properties": {
-                  "status": {"enum": ["ready", "not-ready"]},
-                  "loaded_at": {"type": ["string", "null"], "format": "date-time"},
-                  "products": {"type": "array", "items": {
-                      "type": "object", "additionalProperties": False, "required": ["id", "version", "digest"],
-                      "properties": {"id": {"type": "string"}, "version": {"type": "string"},
-                                     "digest": {"type": "string"}}}},
-                  "reload_error": {"oneOf": [{"type": "null"}, {
-                      "type": "object", "additionalProperties": False, "required": ["at", "directory", "problems"],
-                      "description": "the last load that failed (the products loaded before it are still served); "
-                                     "null once a load succeeds",
-                      "properties": {"at": {"type": "string", "format": "date-time"}, "directory": {"type": "string"},
-                                     "problems": {"type": "array", "items": _ref("Problem")}}}]}}}
-
-OPENAPI: dict = {
-    "openapi": "3.1.0",
-    "info": {"title": "policyconf", "version": "0.1.0",
-             "description": "Insurance claims decided against declarative products. Claims, decisions and "
-                            "error objects are those of the policyconf evaluation contract; amounts are decimal "
-                            "strings, exact. Every error body is an ErrorObject."},
-    "paths": {
-        "/v1/products/{product_id}/evaluate": {"post": {
-            "operationId": "evaluate",
-            "summary": "Decide one claim",
-            "description": "The claim's `product` may be left out (the path names it); if given it must be the "
-                           "path's id. Any outcome (approved, declined, pending, referred) is a 200.",
-            "parameters": [{"name": "product_id", "in": "path", "required": True,
-                            "schema": {"type": "string"}, "example": "accidental-damage"}],
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": _ref("Claim"), "example": _EXAMPLE_CLAIM}}},
-            "responses": {
-                "200": _json(_ref("Decision"), "the decision"),
-                "400": _json(_ERROR, "the body is not JSON (claim.unreadable)"),
-                "404": _json(_ERROR, "no such product (claim.unknown-product)"),
-                "413": _json(_ERROR, f"the body is over {MAX_BODY} bytes (request.too-large)"),
-                "415": _json(_ERROR, "the body's Content-Type is not JSON (request.media-type)"),
-                "422": _json(_ERROR, "invalid input: the claim's error object (claim.*, evaluation.error), or "
-                                     "a claim naming another product (claim.product-mismatch)"),
-                "503": _json(_ERROR, "no products loaded yet (service.not-ready)"),
-            }}},
-        "/v1/evaluate/batch": {"post": {
-            "operationId": "evaluateBatch",
-            "summary": "Decide many claims, each naming its product",
-            "description": "Results come in the order of the claims, one for each: the decision, or the error "
-                           "object of a claim that is invalid input. One bad claim never stops the others.",
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": _ref("BatchRequest"), "example": {"claims": [_EXAMPLE_CLAIM]}}}},
-            "responses": {
-                "200": _json(_ref("BatchResponse"), "one result per claim, in order"),
-                "400": _json(_ERROR, "the body is not JSON (claim.unreadable)"),
-                "413": _json(_ERROR, f"the body is over {MAX_BATCH_BODY} bytes (request.too-large)"),
-                "415": _json(_ERROR, "the body's Content-Type is not JSON (request.media-type)"),
-                "422": _json(_ERROR, f'the body is not {{"claims": [...]}} with at most {MAX_BATCH_CLAIMS} claims '
-                                     '(request.invalid)'),
-                "503": _json(_ERROR, "no products loaded yet (service.not-ready)"),
-            }}},
-        "/v1/products": {"get": {
-            "operationId": "listProducts",
-            "summary": "The products loaded, with their versions",
-            "responses": {
-                "200": _json({"type": "object", "additionalProperties": False, "required": ["products"],
-                              "properties": {"products": {"type": "array", "items": _ref("Product")}}},
-                             "the products, by id"),
-                "503": _json(_ERROR, "no products loaded yet (service.not-ready)"),
-            }}},
-        "/healthz": {"get": {
-            "operationId": "healthz",
-            "summary": "Liveness: 200 while the process runs",
-            "responses": {"200": _json({"type": "object", "additionalProperties": False, "required": ["status"],
-                                        "properties": {"status": {"const": "ok"}}}, "alive")}}},
-        "/readyz": {"get": {
-            "operationId": "readyz",
-            "summary": "Readiness: 200 once products are loaded",
-            "description": "503 until a first load succeeds. After that, a failed reload keeps the products "
-                           "already loaded (still 200) and shows its problems in reload_error.",
-            "responses": {"200": _json(_ref("Readiness"), "products loaded"),
-                          "503": _json(_ref("Readiness"), "no products loaded yet")}}},
-        "/openapi.json": {"get": {
-            "operationId": "openapi",
-            "summary": "This document",
-            "responses": {"200": _json({"type": "object"}, "the OpenAPI document")}}},
-    },
-    "components": {"schemas": {
-        "Claim": {
-            "type": "object",
-            "description": "A claim document (contract §2). Which fields it takes is declared by its product; "
-                           "a field the product does not declare is invalid input (422), not ignored.",
-            "properties": {"product": {"type": ["string", "null"], "description": "the product id"},
-                           "policy": {"type": "object"}, "item": {"type": "object"},
-                           "claim": {"type": "object"}},
-            "additionalProperties": True},
-        "BatchRequest": {
-            "type": "object", "required": ["claims"], "additionalProperties": False,
-            "properties": {"claims": {
-                "type": "array", "maxItems": MAX_BATCH_CLAIMS,
-                "description": "claims (see Claim), each naming its product; an item that is not a claim "
-                               "object gets an error object in its place",
-                "items": {}}}},
-        "BatchResponse": {
-            "type": "object", "required": ["results"], "additionalProperties": False,
-            "properties": {"results": {"type": "array",
-                                       "items": {"oneOf": [_ref("Decision"), _ref("ErrorObject")]}}}},
-        "Decision": {
-            "type": "object", "description": "The decision document (contract §3).",
-            "additionalProperties": False,
-            "required": ["claim_id", "product", "product_version", "outcome", "settlement", "payout", "excess",
-                         "depreciation", "reasons", "missing_documents", "trace"],
-            "properties": {
-                "claim_id": {"type": ["string", "null"]},
-                "product": {"type": "string"},
-                "product_version": {"type": "string"},
-                "outcome": {"enum": ["approved", "declined", "pending", "referred"]},
-                "settlement": {"enum": ["repair", "replacement", "vehicle_replacement", None]},
-                "payout": _ref("Money"),
-                "excess": _ref("Money"),
-                "depreciation": {"type": ["string", "null"], "pattern": r"^[0-9]+\.[0-9]+$"},
-                "reasons": {"type": "array", "items": {
-                    "type": "object", "additionalProperties": False, "required": ["code", "clause", "message"],
-                    "properties": {"code": {"type": "string"}, "clause": {"type": "string"},
-                                   "message": {"type": "string"}}}},
-                "missing_documents": {"type": "array", "items": {"type": "string"}},
-                "trace": {"type": "array", "items": {"type": "string"}}}},
-        "ErrorObject": {
-            "type": "object", "description": "In place of a decision: invalid input, or an HTTP-level error.",
-            "additionalProperties": False, "required": ["claim_id", "error"],
-            "properties": {
-                "claim_id": {"type": ["string", "null"]},
-                "error": {"type": "object", "additionalProperties": False, "required": ["code", "message", "path"],
-                          "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                                         "path": {"type": ["string", "null"],
-                                                  "description": "the offending field, e.g. claim.repair_cost"}}}}},
-        "Money": _MONEY,
-        "Product": {"type": "object", "additionalProperties": False, "required": ["id", "name", "versions"],
-                    "properties": {"id": {"type": "string"}, "name": {"type": "string"},
-                                   "versions": {"type": "array", "items": _ref("ProductVersion")}}},
-        "ProductVersion": _VERSION,
-        "Problem": _PROBLEM,
-        "Readiness": _READINESS,
-    }},
-}

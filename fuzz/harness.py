@@ -6,9 +6,13 @@
 - `check_claim(data)`: any bytes, read as a claim the way the command line reads JSON, give a
   decision or the contract's error object; an approved claim pays a non-negative amount in the
   claim's currency and nothing else pays anything.
+
+Claims are decided against products/ (`make fuzz`), or the folder given as `products`: the
+regression tests replay against the engine's fixture products (tests/fixtures/products).
 """
 from __future__ import annotations
 
+import functools
 import json
 import pathlib
 import sys
@@ -25,7 +29,7 @@ from policyconf.dsl.pipeline import run  # noqa: E402
 from policyconf.dsl.runtime import CONTEXT  # noqa: E402
 from policyconf.dsl.values import CurrencyMismatch, Money  # noqa: E402
 from policyconf import load_products  # noqa: E402
-from policyconf.engine.cli import parse_json  # noqa: E402
+from policyconf.engine.claim_reader import parse_json  # noqa: E402
 
 _SCOPE = Scope(fields={
     "claim.cost": FieldInfo(t.Money(None)), "claim.count": FieldInfo(t.INTEGER),
@@ -54,26 +58,22 @@ def check_expression(text: str) -> None:
         pass                       # what a claim can cause; the engine turns these into error objects
 
 
-_BOOK = None
+@functools.lru_cache(maxsize=None)
+def book(products: str = str(ROOT / "products")):
+    """The products of the folder `products`, loaded once."""
+    return load_products(products)
 
 
-def book():
-    global _BOOK
-    if _BOOK is None:
-        _BOOK = load_products(str(ROOT / "products"))
-    return _BOOK
-
-
-def check_claim(data: bytes) -> None:
+def check_claim(data: bytes, products: str | None = None) -> None:
     try:
         claim = parse_json(data.decode("utf-8"))
     except (ValueError, RecursionError, UnicodeDecodeError):
         return                     # the command line turns these into claim.unreadable
-    check_claim_object(claim)
+    check_claim_object(claim, products)
 
 
-def check_claim_object(claim) -> None:
-    result = book().decide(claim)
+def check_claim_object(claim, products: str | None = None) -> None:
+    result = (book(products) if products else book()).decide(claim)
     json.dumps(result, default=str)
     if "error" in result:
         assert set(result["error"]) == {"code", "message", "path"}, result

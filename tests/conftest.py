@@ -1,4 +1,9 @@
-"""Shared fixtures: the shipped product book and builders for valid claims of each product.
+"""Shared fixtures: the engine's fixture product book and builders for valid claims of each product.
+
+The engine's tests decide claims against frozen copies of the three seed products and their
+example claims (tests/fixtures/products, tests/fixtures/claims), never against the shipped
+products/ and examples/: a product manager who changes a number in products/ sees that
+product's own test cases fail (tests/test_shipped_products.py), not a hundred engine tests.
 
 A builder returns a fresh, valid claim; keyword arguments override fields by dotted path
 (`**{"policy.holder.age": 17}`), and the value `DELETE` removes a field.
@@ -14,9 +19,32 @@ import pytest
 from policyconf import load_products
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PRODUCTS = ROOT / "products"
-EXAMPLES = ROOT / "examples"
+FIXTURES = ROOT / "tests" / "fixtures"
+PRODUCTS = FIXTURES / "products"          # frozen copies of products/ (and their *.tests.yaml)
+EXAMPLES = FIXTURES / "claims"            # frozen copies of examples/*.json
 DELETE = object()
+
+
+class _CheckoutIsNotATestPackage:
+    """Collects the repository's root as a plain folder, not as a Python package.
+
+    The root holds `__init__.py` (it installs as `policyconf`), so pytest would otherwise import
+    it on its own, under the checkout's folder name, before the first test: as a second copy of
+    the package named `main` or `policyconf`, or, in a checkout whose name is not a Python name
+    (`policyconf-dev`, a worktree `wt-faces`), not at all (a relative import with no parent
+    package), and every test errors. The tests import the installed `policyconf` instead.
+    """
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collect_directory(self, path, parent):
+        if path.resolve() == ROOT:
+            return pytest.Dir.from_parent(parent, path=path)
+        return None
+
+
+def pytest_configure(config):
+    # A plugin, not a hook of this file: a conftest's hooks apply only under its own folder.
+    config.pluginmanager.register(_CheckoutIsNotATestPackage(), "policyconf-checkout-root")
 
 
 def money(amount: str, currency: str = "EUR") -> dict:

@@ -11,6 +11,10 @@ Ajv (tests/editor/check_schema.mjs) is a second JSON Schema 2020-12 implementati
 of the Python `jsonschema` the loader uses: it must compile both schemas in strict mode and accept
 every shipped product and test suite.
 
+The shipped files (products/) are only opened whole, to check that each finds its schema and is
+clean; the tests that edit a product's text (a misspelt key, hover over a rule) edit the engine's
+frozen copy (tests/fixtures/products), so that a change of wording in products/ breaks none of them.
+
 These tests need node and the packages pinned in tests/editor/package-lock.json; `make test`
 installs them (`npm ci --prefix tests/editor`) when node is present. Without node they are skipped.
 """
@@ -31,6 +35,7 @@ import pytest
 EDITOR = Path(__file__).resolve().parent
 ROOT = EDITOR.parent.parent
 PRODUCTS = ROOT / "products"
+FIXTURE_PRODUCTS = ROOT / "tests" / "fixtures" / "products"
 SCHEMAS = ROOT / "schemas"
 NODE_MODULES = EDITOR / "node_modules"
 SERVER = NODE_MODULES / "yaml-language-server" / "bin" / "yaml-language-server"
@@ -273,7 +278,13 @@ def _line_of(text: str, pattern: str) -> int:
     return lines[0]
 
 
-AD_TEXT = (PRODUCTS / "accidental-damage.yaml").read_text(encoding="utf-8")
+def _fixture_text(name: str) -> str:
+    """A fixture product's text, its modeline pointing at schemas/ as the workspace lays it out."""
+    text = (FIXTURE_PRODUCTS / name).read_text(encoding="utf-8")
+    return text.replace("$schema=../../../schemas/", "$schema=../schemas/", 1)
+
+
+AD_TEXT = _fixture_text("accidental-damage.yaml")
 
 
 # --------------------------------------------------------------------------- language server
@@ -356,7 +367,7 @@ def test_schema_from_settings_without_modeline(server, workspace):
     assert _schema_of(server, uri) == ["product.schema.json"]
     assert [(d["range"]["start"]["line"], d["message"]) for d in diagnostics] == [
         (_line_of(text, r"^eligibilty:"), "Property eligibilty is not allowed.")]
-    tests_text = (PRODUCTS / "accidental-damage.tests.yaml").read_text(encoding="utf-8").split("\n", 1)[1]
+    tests_text = _fixture_text("accidental-damage.tests.yaml").split("\n", 1)[1]
     tests_uri = _open(server, workspace, "by-settings/accidental-damage.tests.yaml", tests_text)
     assert server.diagnostics_of(tests_uri) == []
     assert _schema_of(server, tests_uri) == ["tests.schema.json"]
@@ -432,7 +443,7 @@ def test_ajv_compiles_the_schemas_and_accepts_every_shipped_file():
 
 @pytest.mark.parametrize("kind", ["product", "tests"])
 def test_ajv_rejects_an_unknown_key(tmp_path, kind):
-    source = PRODUCTS / ("accidental-damage.yaml" if kind == "product" else "accidental-damage.tests.yaml")
+    source = FIXTURE_PRODUCTS / ("accidental-damage.yaml" if kind == "product" else "accidental-damage.tests.yaml")
     broken = tmp_path / source.name
     broken.write_text(source.read_text(encoding="utf-8") + "\nunknown_key: 1\n", encoding="utf-8")
     code, report = _ajv(broken)

@@ -2,7 +2,7 @@
 import io
 import json
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, PRODUCTS
 from policyconf.engine import cli
 from policyconf.engine.batch import Summary
 
@@ -24,7 +24,8 @@ def _batch_file(tmp_path, count):
 
 def _run(path, jobs):
     out, err = io.StringIO(), io.StringIO()
-    status = cli.main(["evaluate", "--format", "jsonl", "--jobs", str(jobs), str(path)], stdout=out, stderr=err)
+    status = cli.main(["evaluate", "--products", str(PRODUCTS), "--format", "jsonl", "--jobs", str(jobs), str(path)],
+                      stdout=out, stderr=err)
     return status, out.getvalue().splitlines(), err.getvalue()
 
 
@@ -61,7 +62,7 @@ def test_summary_adds_payouts_per_currency():
 def test_streaming_stdin_json_lines(tmp_path):
     path, lines = _batch_file(tmp_path, 30)
     out, err = io.StringIO(), io.StringIO()
-    status = cli.main(["evaluate", "--format", "jsonl", "-"], stdout=out, stderr=err,
+    status = cli.main(["evaluate", "--products", str(PRODUCTS), "--format", "jsonl", "-"], stdout=out, stderr=err,
                       stdin=io.StringIO(path.read_text()))
     assert status == 1
     assert len(out.getvalue().splitlines()) == 30

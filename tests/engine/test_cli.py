@@ -1,6 +1,8 @@
 """The `policyconf` command line (contract §1): formats, batches, stdin, exit statuses, diagnostics.
 
 Most tests call `engine.cli.main` in-process with string streams; two run the installed script.
+The products are the engine's fixtures (tests/fixtures/products, frozen copies of the seed
+products); where a command's default `products/` is tested, it runs in tests/fixtures.
 """
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import EXAMPLES, PRODUCTS, ROOT, money
-from policyconf.engine.cli import main, parse_json
+from conftest import EXAMPLES, FIXTURES, PRODUCTS, money
+from policyconf.engine.claim_reader import parse_json
+from policyconf.engine.cli import main
 
 SCRIPT = pathlib.Path(sys.executable).parent / "policyconf"
 
@@ -444,7 +447,7 @@ def broken_dir(tmp_path):
     return directory
 
 
-def test_validate_shipped_products():
+def test_validate_the_fixture_products():
     code, out, err = run("validate", str(PRODUCTS))
     assert code == 0, out
     assert out.startswith("ok:")
@@ -453,13 +456,13 @@ def test_validate_shipped_products():
 
 
 def test_validate_defaults_to_products(monkeypatch):
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(FIXTURES)
     code, out, _ = run("validate")
     assert code == 0
     assert out.startswith("ok:")
 
 
-def test_validate_shipped_products_json_and_github():
+def test_validate_the_fixture_products_json_and_github():
     code, out, _ = run("validate", "--format", "json", str(PRODUCTS))
     assert code == 0
     document = json.loads(out)
@@ -521,7 +524,7 @@ def test_validate_directory_without_products(tmp_path):
 
 # -- the installed script -------------------------------------------------------------------
 def test_script_evaluates_a_jsonl_batch(batch):
-    proc = subprocess.run([str(SCRIPT), "evaluate", str(batch)], cwd=ROOT, capture_output=True, text=True,
+    proc = subprocess.run([str(SCRIPT), "evaluate", str(batch)], cwd=FIXTURES, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 1, proc.stderr
     check_batch_output(json_lines(proc.stdout), batch)      # a pipe: jsonl by default, JSON only on stdout
@@ -529,10 +532,10 @@ def test_script_evaluates_a_jsonl_batch(batch):
 
 
 def test_script_validates(broken_dir):
-    proc = subprocess.run([str(SCRIPT), "validate", "products", str(broken_dir)], cwd=ROOT, capture_output=True,
+    proc = subprocess.run([str(SCRIPT), "validate", "products", str(broken_dir)], cwd=FIXTURES, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 1
     assert f"{broken_dir / 'accidental-damage.yaml'}:{typo_line()}:1: error: schema.unknown-key" in proc.stdout
-    proc = subprocess.run([str(SCRIPT), "validate"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([str(SCRIPT), "validate"], cwd=FIXTURES, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("ok:")

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from conftest import ROOT
+from conftest import FIXTURES, ROOT
 from policyconf.engine import cli
 
 CORPUS = ROOT / "tests" / "corpus"
@@ -41,8 +41,8 @@ def test_every_failure_mode_of_the_issue_has_a_case():
     assert wanted <= set(CASES)
 
 
-def test_shipped_products_have_no_problem_at_all(monkeypatch):
-    monkeypatch.chdir(ROOT)
+def test_the_fixture_products_have_no_problem_at_all(monkeypatch):
+    monkeypatch.chdir(FIXTURES)
     out = io.StringIO()
     assert cli.main(["validate", "products"], stdout=out, stderr=io.StringIO()) == 0
     assert out.getvalue() == "ok: 3 products (3 versions) valid in products\n"

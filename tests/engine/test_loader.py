@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from conftest import PRODUCTS
 from policyconf import ProductError, load, load_products
 from policyconf.engine.source import load_document
 
@@ -289,5 +290,5 @@ def test_load_products_raises_one_error_with_every_problem(tmp_path):
     assert "gadget.yaml:10:10: error: expr.unknown-name" in str(raised.value)
 
 
-def test_shipped_products_load_without_problems():
-    assert load("products").problems == []
+def test_the_fixture_products_load_without_problems():
+    assert load(str(PRODUCTS)).problems == []

@@ -2,7 +2,8 @@
 readiness, the load-test script, and schemathesis against the served OpenAPI document.
 
 Each server is `python -m policyconf.engine.cli serve` in its own process, on a port found free just
-before, serving a copy of products/ in a temporary directory; it is always stopped at the end.
+before, serving a copy of the fixture products (tests/fixtures/products, frozen copies of the
+seed products) in a temporary directory; it is always stopped at the end.
 """
 from __future__ import annotations
 
@@ -21,11 +22,9 @@ import pytest
 
 pytest.importorskip("uvicorn", reason="policyconf serve needs the serve extra (uvicorn)")
 
+from conftest import EXAMPLES, PRODUCTS, ROOT  # noqa: E402
 from policyconf.engine.cli import main  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-PRODUCTS = ROOT / "products"
-EXAMPLES = ROOT / "examples"
 JSON = {"Content-Type": "application/json"}
 
 
@@ -125,7 +124,7 @@ def start_server(tmp_path):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """One server for the read-only tests of this module, with its own copy of products/."""
+    """One server for the read-only tests of this module, with its own copy of the fixture products."""
     base = tmp_path_factory.mktemp("serve")
     running = Server(copy_products(base / "products"), base / "server.log")
     try:
@@ -433,7 +432,8 @@ def test_serve_refuses_a_missing_directory(tmp_path, capsys):
 # -- the load test and schemathesis, each a second process -----------------------------------------------
 def test_the_load_test_script_runs(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "load.py"), "--requests", "200",
-                             "--duration", "20", "--concurrency", "4", "--json"],
+                             "--duration", "20", "--concurrency", "4", "--json",
+                             "--products", str(PRODUCTS), "--claims", str(EXAMPLES)],
                             cwd=tmp_path, capture_output=True, text=True, timeout=90)
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)

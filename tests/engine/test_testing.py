@@ -1,4 +1,8 @@
-"""`policyconf test`: the runner, its report, coverage in insurance terms, and the gate."""
+"""`policyconf test`: the runner, its report, coverage in insurance terms, and the gate.
+
+Run on the engine's fixture products (tests/fixtures/products, frozen copies of the seed
+products and their suites); the shipped suites are run by tests/test_shipped_products.py.
+"""
 import io
 import shutil
 import textwrap
@@ -15,7 +19,7 @@ def run_cli(*argv):
     return status, out.getvalue(), err.getvalue()
 
 
-def test_shipped_suites_pass_with_full_coverage():
+def test_the_fixture_suites_pass_with_full_coverage():
     status, out, _ = run_cli(str(PRODUCTS), "--coverage", "--fail-under", "100")
     assert status == 0, out
     assert out.splitlines()[-1].endswith(" passed, 0 failed")

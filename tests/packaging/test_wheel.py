@@ -3,8 +3,8 @@
 Builds the wheel from this checkout, installs it into a fresh virtual environment outside the
 repository, and checks what a service that depends on policyconf would see: `import policyconf`
 works from any directory, `engine`, `dsl` and `schemas` are not top-level modules (a service's
-own `schemas.py` cannot collide with them), the grammar and the JSON Schemas are in the wheel,
-and the `policyconf` command answers `--version`.
+own `schemas.py` cannot collide with them), the grammar, the JSON Schemas and the OpenAPI
+document are in the wheel, and the `policyconf` command answers `--version`.
 """
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ def test_the_wheel_holds_one_top_level_package_with_its_data_files(wheel):
     top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith((".dist-info", ".data"))}
     assert top == {"policyconf"}
     for data in ("policyconf/dsl/grammar.lark", "policyconf/schemas/product.schema.json",
-                 "policyconf/schemas/product-patch.schema.json", "policyconf/schemas/tests.schema.json"):
+                 "policyconf/schemas/product-patch.schema.json", "policyconf/schemas/tests.schema.json",
+                 "policyconf/schemas/openapi.json"):
         assert data in names, data
     assert not any(name.startswith(("policyconf/tests/", "policyconf/benchmarks/", "policyconf/fuzz/"))
                    for name in names)
@@ -70,7 +71,7 @@ def test_import_policyconf_works_outside_the_repository_and_nothing_else_is_top_
     # a service with its own schemas.py and engine.py, as services have
     (tmp_path / "schemas.py").write_text("SERVICE = True\n")
     (tmp_path / "engine.py").write_text("SERVICE = True\n")
-    products = ROOT / "products"
+    products = ROOT / "tests" / "fixtures" / "products"
     result = _run(installed, f"""
 import importlib.util, json
 import policyconf

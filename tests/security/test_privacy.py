@@ -104,7 +104,7 @@ def test_rules_and_definitions_reading_personal_data_are_masked_in_the_trace(tmp
 
 
 def test_command_line_log_in_input_order_from_every_worker(tmp_path, monkeypatch):
-    from conftest import EXAMPLES
+    from conftest import EXAMPLES, PRODUCTS
     from policyconf.engine import cli
     claims = [json.loads(p.read_text()) for p in sorted(EXAMPLES.glob("*.json"))]
     lines = [json.dumps(claims[i % len(claims)]) if i % 500 != 3 else "{broken" for i in range(2200)]
@@ -112,7 +112,7 @@ def test_command_line_log_in_input_order_from_every_worker(tmp_path, monkeypatch
     batch.write_text("\n".join(lines) + "\n")
     log = tmp_path / "decisions.log"
     monkeypatch.setenv("POLICYCONF_LOG_KEY", "insurer-secret")
-    status = cli.main(["evaluate", "--format", "jsonl", "--jobs", "2", "--log", str(log),
+    status = cli.main(["evaluate", "--products", str(PRODUCTS), "--format", "jsonl", "--jobs", "2", "--log", str(log),
                        "--log-key-env", "POLICYCONF_LOG_KEY", str(batch)], stdout=io.StringIO(), stderr=io.StringIO())
     assert status == 1
     records = [json.loads(line) for line in log.read_text().splitlines()]

@@ -44,7 +44,7 @@ def test_a_broken_invariant_is_found_and_the_claim_shrunk(tmp_path):
 
 def test_verify_cli_reports_each_product(tmp_path):
     out = io.StringIO()
-    status = cli.main(["verify", "--claims", "60"], stdout=out, stderr=io.StringIO())
+    status = cli.main(["verify", "--products", str(PRODUCTS), "--claims", "60"], stdout=out, stderr=io.StringIO())
     assert status == 0, out.getvalue()
     lines = out.getvalue().splitlines()
     assert [line.split(":")[0] for line in lines] == ["accidental-damage 2024-01-01", "bmw-total-loss 2019-11-30",

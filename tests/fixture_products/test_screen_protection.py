@@ -4,6 +4,11 @@ It builds on accidental-damage: the same rules, plus claim.damaged_part (`other`
 `part-not-covered`), `operational_error` moved to the events that are not covered, and an excess
 of EUR 30.00. The base claim (fixture `sp_claim`) is worked example 3: a screen repair of
 129.99 EUR, phone bought 2025-01-08 for 899.00 EUR, reported 2025-06-03; payout 99.99 EUR.
+
+These tests exercise the engine on a frozen copy of screen-protection (tests/fixtures/products), a
+realistic product whose every number is pinned here: they fail when the engine changes, not when
+a product manager changes the shipped product (its own products/*.tests.yaml cases, run
+by tests/test_shipped_products.py, pin that).
 """
 from __future__ import annotations
 

@@ -3,6 +3,11 @@
 Every rule has a test on both sides of its boundary, so that removing the rule or changing its
 number makes a test fail.  The base claims are worked examples 4 (`bmw_claim`, variant new,
 84,036.28 CNY) and 5 (`bmw_used_claim`, variant used, 61,300.00 CNY) of examples.md.
+
+These tests exercise the engine on a frozen copy of bmw-total-loss (tests/fixtures/products), a
+realistic product whose every number is pinned here: they fail when the engine changes, not when
+a product manager changes the shipped product (its own products/*.tests.yaml cases, run
+by tests/test_shipped_products.py, pin that).
 """
 from __future__ import annotations
 

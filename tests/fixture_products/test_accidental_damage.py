@@ -4,6 +4,11 @@ Every rule has a test on both sides of its boundary, so removing a rule or chang
 numbers makes a test fail. The base claim (fixture `ad_claim`) is the contract's example: an
 approved repair of a phone bought 2025-01-08 for 899.00 EUR, repair 189.00 EUR, policy
 2025-01-10..2027-01-09, reported 2025-06-03 (146 days: no depreciation); payout 139.00 EUR.
+
+These tests exercise the engine on a frozen copy of accidental-damage (tests/fixtures/products), a
+realistic product whose every number is pinned here: they fail when the engine changes, not when
+a product manager changes the shipped product (its own products/*.tests.yaml cases, run
+by tests/test_shipped_products.py, pin that).
 """
 from __future__ import annotations
 

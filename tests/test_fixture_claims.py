@@ -1,5 +1,8 @@
-"""The example claims in examples/: each one evaluates to the decision pinned here, together they cover
-every outcome every product can produce, and the command line gives the same answers.
+"""The engine, end to end, on its fixture claims (tests/fixtures/claims, frozen copies of
+examples/) and fixture products (tests/fixtures/products): each claim evaluates to the decision
+pinned here, together they cover every outcome every product can produce, and the command line
+gives the same answers. The shipped examples/ are checked against the shipped products by
+tests/test_shipped_products.py.
 """
 from __future__ import annotations
 
@@ -10,8 +13,8 @@ import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
+from conftest import EXAMPLES, FIXTURES
+
 POLICYCONF = pathlib.Path(sys.executable).parent / "policyconf"
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
@@ -50,7 +53,7 @@ def load(path: pathlib.Path) -> dict:
 
 
 def test_every_example_is_pinned():
-    assert EXAMPLE_FILES, "examples/ holds example claims"
+    assert EXAMPLE_FILES, "tests/fixtures/claims holds example claims"
     assert sorted(p.stem for p in EXAMPLE_FILES) == sorted(EXPECTED)
 
 
@@ -125,7 +128,7 @@ def test_accidental_damage_examples_cover_both_settlements():
 # -- the command line, end to end ----------------------------------------------------------------
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(POLICYCONF), *args], cwd=ROOT, capture_output=True, text=True, input=stdin,
+    return subprocess.run([str(POLICYCONF), *args], cwd=FIXTURES, capture_output=True, text=True, input=stdin,
                           timeout=120)
 
 
@@ -140,7 +143,7 @@ def test_cli_validate_products():
 
 
 def _paths(files) -> list[str]:
-    return [str(p.relative_to(ROOT)) for p in files]
+    return [str(p.relative_to(FIXTURES)) for p in files]
 
 
 @pytest.mark.parametrize("order", ["sorted", "reversed", "shuffled"])

@@ -1,0 +1,289 @@
+"""Reading claims: JSON, YAML and JSON lines in, one `ClaimInput` (a claim, or why it could not be
+read) out per claim; and the decision or error object each one gets.
+
+The library's one reader, shared by every face: the command line (files, standard input), the
+batch workers (JSON lines) and the HTTP service (bodies). What it guarantees, for every source:
+
+* numbers with a fraction are `Decimal`, never float; integers of more than 4,000 digits are
+  refused before Python parses them;
+* NaN and infinities, and duplicate keys, are unreadable input, not values;
+* a JSON lines source is read line by line: a bad line is that line's error, named by its
+  number (`claims.jsonl:3:17: invalid JSON: ...`), and the next line is still read; a line that
+  is not UTF-8 is an error of that line only; a BOM at the start is dropped; U+2028 and U+2029
+  are characters inside a line, never line ends;
+* standard input is sniffed: a JSON document, JSON lines (streamed), or YAML.
+
+A source that cannot be read at all (no such file, a name that is not a claim file) raises
+`ClaimFileError`: that is the caller's mistake, not a bad claim.
+"""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any, Iterator
+
+from . import errors as E
+from .book import ProductBook, _claim_id
+from .errors import ClaimError, ProductError
+from .source import decode, load_document
+
+MAX_CLAIM_BYTES = 16 * 1024 * 1024      # a .json or .yaml claim file (a .jsonl file is read line by line)
+_MAX_DIGITS = 4000                      # an integer longer than this is refused, unparsed
+_BAD_UTF8 = "\x00not-utf8:"             # marks a line that was not UTF-8; the column follows
+
+
+class ClaimFileError(Exception):
+    """A claim source that cannot be read at all: no such file, or not a claim file by its name."""
+
+
+class ClaimInput:
+    """One claim as read: the document, or the error that kept it from being read."""
+    __slots__ = ("claim", "error")
+
+    def __init__(self, claim=None, error: ClaimError | None = None):
+        self.claim = claim
+        self.error = error
+
+
+# -- JSON with exact decimals ------------------------------------------------------------------
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _no_duplicates(pairs):
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key '{key}'")
+        result[key] = value
+    return result
+
+
+def _integer(text: str) -> int:
+    if len(text) > _MAX_DIGITS:
+        raise ValueError(f"a number of {len(text):,} digits")
+    return int(text)
+
+
+def parse_json(text: str) -> Any:
+    """JSON with exact decimals: numbers with a fraction become Decimal, never float.
+
+    Raises ValueError (json.JSONDecodeError with a position, or our own words for NaN, a
+    duplicate key, an integer of thousands of digits) or RecursionError (nested too deeply).
+    """
+    return json.loads(text, parse_float=Decimal, parse_int=_integer, parse_constant=_reject_constant,
+                      object_pairs_hook=_no_duplicates)
+
+
+# -- claims from files and standard input ---------------------------------------------------------
+def _unreadable(where: str, message: str) -> ClaimInput:
+    return ClaimInput(error=ClaimError(E.CLAIM_UNREADABLE, f"{where}: {message}", None))
+
+
+def _unreadable_at(error: ProductError) -> ClaimInput:
+    """A text that could not be read (not UTF-8, not YAML): its first problem, with its position."""
+    problem = error.problems[0]
+    return _unreadable(f"{problem.file}:{problem.line}:{problem.column}", problem.message)
+
+
+def _json_error(where: str, error: Exception) -> ClaimInput:
+    if isinstance(error, json.JSONDecodeError):
+        return _unreadable(f"{where}:{error.lineno}:{error.colno}", f"invalid JSON: {error.msg}")
+    if isinstance(error, RecursionError):
+        return _unreadable(where, "invalid JSON: nested too deeply")
+    return _unreadable(where, f"invalid JSON: {error}")
+
+
+def _documents(value) -> Iterator[ClaimInput]:
+    """A document holds one claim, or a list of claims."""
+    if isinstance(value, list):
+        for item in value:
+            yield ClaimInput(item)
+    else:
+        yield ClaimInput(value)
+
+
+def claim_file_kind(path: str) -> str | None:
+    """"json", "jsonl" or "yaml" by the file's name; None for a name that is not a claim file."""
+    lower = path.lower()
+    if lower.endswith(".jsonl"):
+        return "jsonl"
+    if lower.endswith((".yaml", ".yml")):
+        return "yaml"
+    return "json" if lower.endswith(".json") else None
+
+
+def read_claims(path: str, stdin: "StdinReader | None" = None) -> Iterator[ClaimInput]:
+    """Claims from one source: a .json/.yaml file (one claim or a list), a .jsonl file, or - (stdin)."""
+    if path == "-":
+        try:
+            text = stdin.read_all()
+        except ProductError as error:
+            yield _unreadable_at(error)
+            return
+        yield from _read_text(text, "<stdin>", _sniff(text))
+        return
+    kind = claim_file_kind(path)
+    if kind is None:
+        raise ClaimFileError(f"{path}: not a claim file (expected .json, .jsonl, .yaml or -)")
+    if kind == "jsonl":
+        for where, number, line in read_jsonl_file(path):
+            item = jsonl_line(line, where, number)
+            if item is not None:
+                yield item
+        return
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_CLAIM_BYTES + 1)
+    except OSError as error:
+        raise ClaimFileError(f"{path}: {error.strerror}") from None
+    if len(raw) > MAX_CLAIM_BYTES:
+        yield _unreadable(path, f"larger than {MAX_CLAIM_BYTES} bytes")
+        return
+    try:
+        text = decode(raw, path)
+    except ProductError as error:
+        yield _unreadable_at(error)
+        return
+    yield from _read_text(text, path, kind)
+
+
+def _sniff(text: str) -> str:
+    """Standard input: a JSON document, JSON lines, or YAML."""
+    stripped = text.lstrip()
+    if not stripped.startswith(("{", "[")):
+        return "yaml"
+    try:
+        parse_json(text)
+        return "json"
+    except (ValueError, RecursionError):
+        pass
+    lines = [line for line in text.split("\n") if line.strip()]
+    return "jsonl" if len(lines) > 1 else "json"
+
+
+def _read_text(text: str, where: str, kind: str) -> Iterator[ClaimInput]:
+    if kind == "jsonl":
+        for number, line in enumerate(text.split("\n"), 1):     # not splitlines(): U+2028 is not a line end
+            item = jsonl_line(line, where, number)
+            if item is not None:
+                yield item
+        return
+    if kind == "json":
+        try:
+            value = parse_json(text)
+        except (ValueError, RecursionError) as error:
+            yield _json_error(where, error)
+            return
+        yield from _documents(value)
+        return
+    try:
+        document = load_document(text, where)
+    except ProductError as error:
+        yield _unreadable_at(error)
+        return
+    yield from _documents(document.data)
+
+
+# -- JSON lines ------------------------------------------------------------------------------------
+def jsonl_line(line: str, where: str, number: int) -> ClaimInput | None:
+    """The claim on line `number` of `where`, or its error; None for a blank line (skipped)."""
+    line = line.rstrip("\r\n")
+    if not line.strip():
+        return None
+    if line.startswith(_BAD_UTF8):
+        return _unreadable(f"{where}:{number}", f"not UTF-8 (byte {line[len(_BAD_UTF8):]} of the line)")
+    try:
+        value = parse_json(line)
+    except json.JSONDecodeError as error:
+        return _unreadable(f"{where}:{number}:{error.colno}", f"invalid JSON: {error.msg}")
+    except (ValueError, RecursionError) as error:
+        return _json_error(f"{where}:{number}", error)
+    if not isinstance(value, dict):
+        return ClaimInput(error=ClaimError(E.CLAIM_NOT_OBJECT, f"{where}:{number}: a claim must be an object", None))
+    return ClaimInput(value)
+
+
+def _decode_line(raw: bytes, number: int) -> str:
+    """A line's bytes as text; a line that is not UTF-8 is marked, for `jsonl_line` to report."""
+    try:
+        return raw.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError as error:
+        return _BAD_UTF8 + str(error.start + 1)
+
+
+def read_jsonl_file(path: str) -> Iterator[tuple[str, int, str]]:
+    """(where, line number, text) for each line of a .jsonl file, read as bytes line by line."""
+    try:
+        handle = open(path, "rb")
+    except OSError as error:
+        raise ClaimFileError(f"{path}: {error.strerror}") from None
+    with handle:
+        for number, raw in enumerate(handle, 1):
+            yield path, number, _decode_line(raw, number)
+
+
+class StdinReader:
+    """Standard input, read as bytes where it can be: each line is decoded as UTF-8 on its own,
+    so that a bad byte is that line's error (not a crash, not a made-up character), and a BOM
+    at the start is dropped."""
+
+    def __init__(self, stream):
+        self.source = getattr(stream, "buffer", None) or stream
+        self.peeked: list = []
+
+    def _decode(self, raw, number: int) -> str:
+        if isinstance(raw, bytes):
+            return _decode_line(raw, number)
+        return raw.lstrip("\ufeff") if number == 1 else raw
+
+    def _raw(self):
+        peeked, self.peeked = self.peeked, []
+        yield from peeked
+        yield from self.source
+
+    def lines(self) -> Iterator[tuple[str, int, str]]:
+        """(where, line number, text) for each line."""
+        for number, raw in enumerate(self._raw(), 1):
+            yield "<stdin>", number, self._decode(raw, number)
+
+    def is_jsonl(self) -> bool:
+        """Peek at the first line: JSON lines (a whole object on it, or bytes that are not UTF-8) are streamed."""
+        first = self.source.readline()
+        self.peeked = [first] if first else []
+        line = self._decode(first, 1)
+        if line.startswith(_BAD_UTF8):
+            return True
+        stripped = line.strip()
+        if stripped.startswith("{") and stripped.endswith("}"):
+            try:
+                return isinstance(parse_json(stripped), dict)
+            except (ValueError, RecursionError):
+                return False
+        return False
+
+    def read_all(self) -> str:
+        """Everything left, as text (ProductError with a position if it is not UTF-8)."""
+        parts = list(self._raw())
+        if parts and isinstance(parts[0], bytes):
+            return decode(b"".join(parts), "<stdin>")
+        return "".join(parts).lstrip("\ufeff")
+
+
+# -- each claim to its decision or its error object -------------------------------------------------
+def decide_claim(book: ProductBook, claim: Any, where: str | None = None) -> dict:
+    """The decision document of `claim`, or the error object in its place: never raises for bad input.
+
+    `book.decide` already turns invalid input into its error object; what is left is a claim
+    nested so deeply (built in Python, or read from YAML) that deciding it exhausts the stack.
+    `where` (`claims.jsonl:7`) begins that error's message, as it begins a bad line's.
+    """
+    try:
+        return book.decide(claim)
+    except RecursionError:
+        message = f"{where}: claim nested too deeply" if where else "claim nested too deeply"
+        return ClaimError(E.CLAIM_UNREADABLE, message, None, _claim_id(claim)).to_dict()
+
+
+__all__ = ["MAX_CLAIM_BYTES", "ClaimFileError", "ClaimInput", "StdinReader", "claim_file_kind", "decide_claim",
+           "jsonl_line", "parse_json", "read_claims", "read_jsonl_file"]
