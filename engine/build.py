@@ -38,11 +38,11 @@ from ..dsl.values import Band, BandSchedule, LookupTable, Money
 
 from . import errors as E
 from .claims import ClaimValidator
+from .decision import OUTCOMES
 from .errors import ClaimError, Problem
 from .model import (Benefits, DocumentRule, FieldSpec, Group, Invariant, Product, Rule, Section, Settlement,
                     Step)
 
-SETTLEMENT_KINDS = frozenset({"repair", "replacement", "vehicle_replacement"})
 IMPLICIT_FIELDS = {"policy.id": {"type": "text", "optional": True},
                    "claim.id": {"type": "text", "optional": True}}
 _FIELD_TYPES = {
@@ -163,7 +163,12 @@ class Builder:
             private_definitions=self._private_definitions(fields),
             tables=dict(self.named), invariants=tuple(invariants), literals=frozenset(self.literals),
             zeros={code: Money(Decimal(0), code).rounded() for code in currencies if code in MINOR_UNITS},
-            version_date=version_date, benefits=benefits)
+            version_date=version_date, benefits=benefits, settlement_kinds=self.settlement_kinds())
+
+    def settlement_kinds(self) -> frozenset[str]:
+        site = self.sites.get(("settlement", "kind"))
+        return site.type.values if site is not None and isinstance(site.type, t.Text) and site.type.values else \
+            frozenset()
 
     def check_version_date(self, declared: dict[str, dict]) -> str | None:
         """The date field that chooses the version: declared by the product, as a date every claim gives.
@@ -1303,7 +1308,7 @@ RULE_SECTIONS = (("eligibility", ()), ("exclusions", ()), ("conditions", ()), ("
                  ("adjustments", ("settlement",)))
 
 DECISION_VALUES = {
-    "outcome": t.Text("code", frozenset({"approved", "declined", "pending", "referred"})),
+    "outcome": t.Text("code", frozenset(OUTCOMES)),
     "payout": t.Money(None),
     "excess": t.Money(None),
     "depreciation": t.NUMBER,
@@ -1375,4 +1380,4 @@ def _combine(conditions, unless):
     return lambda V, D: all(c(V, D) for c in conditions) and not unless(V, D)
 
 
-__all__ = ["Builder", "SETTLEMENT_KINDS"]
+__all__ = ["Builder", "STAGES"]

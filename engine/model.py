@@ -181,6 +181,7 @@ class Product:
     literals: frozenset[str] = frozenset()   # text the product's expressions name (for claim generators)
     zeros: dict[str, Any] = field(default_factory=dict, repr=False)   # 0.00 in each currency, made once
     benefits: Benefits | None = None
+    settlement_kinds: frozenset[str] = frozenset()   # the kinds its settlement can report
     version_date: str | None = "policy.purchased"   # the date field that chooses the version (None: one
                                                     # version, for every claim)
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import re
 
-from conftest import PRODUCTS
+from conftest import PRODUCTS, ROOT
+from policyconf import load
 from policyconf import schemas
 from policyconf.engine import errors as E
 from policyconf.engine import serve
-from policyconf.engine.build import SETTLEMENT_KINDS
 from policyconf.engine.decision import OUTCOMES
 from policyconf.engine.jsonio import dumps
 
@@ -39,13 +39,25 @@ def test_the_outcome_enum_is_the_engines_list_of_outcomes():
     assert tuple(COMPONENTS["Decision"]["properties"]["outcome"]["enum"]) == OUTCOMES
 
 
-def test_the_settlement_enum_is_the_engines_settlement_kinds_or_null():
-    # Today the kinds are the engine's fixed set (engine.build.SETTLEMENT_KINDS). When products
-    # declare their own kinds, this enum becomes the kinds of the loaded products (or a plain
-    # string), and this test changes with it.
-    enum = COMPONENTS["Decision"]["properties"]["settlement"]["enum"]
-    assert len(enum) == len(set(enum))
-    assert set(enum) == SETTLEMENT_KINDS | {None}
+def test_the_settlement_is_any_kind_a_product_names_or_null():
+    # Products name their own kinds (cash, reimbursement, ...): the document takes any word the
+    # engine would accept as one, and every kind of the shipped and fixture products is such a word.
+    schema = COMPONENTS["Decision"]["properties"]["settlement"]
+    assert schema["type"] == ["string", "null"]
+    kinds = set()
+    for folder in (PRODUCTS, ROOT / "products"):
+        for chain in load(str(folder)).products.values():
+            for product in chain:
+                kinds |= product.settlement_kinds
+    assert {"repair", "replacement", "vehicle_replacement", "cash", "reimbursement"} <= kinds
+    assert all(re.fullmatch(schema["pattern"], kind) for kind in kinds)
+
+
+def test_a_benefit_line_is_approved_or_declined():
+    line = COMPONENTS["BenefitLine"]
+    assert line["properties"]["outcome"]["enum"] == ["approved", "declined"]
+    assert set(line["required"]) == {"benefit", "outcome", "payout", "excess", "reasons"}
+    assert COMPONENTS["Decision"]["properties"]["benefits"]["items"] == {"$ref": "#/components/schemas/BenefitLine"}
 
 
 def test_the_error_codes_are_exactly_those_of_engine_errors():
