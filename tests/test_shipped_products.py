@@ -81,9 +81,10 @@ def test_the_examples_show_every_outcome_of_every_product(shipped):
     for product_id in shipped.ids:
         possible = {"approved"}
         for version in shipped.versions(product_id):
-            possible |= {"declined"} if version.declining else set()
-            possible |= {"pending"} if version.documents else set()
-            possible |= {"referred"} if version.referrals else set()
+            sections = version.benefits.sections if version.benefits else ()
+            possible |= {"declined"} if version.declining or any(s.refusals for s in sections) else set()
+            possible |= {"pending"} if version.all_documents() else set()
+            possible |= {"referred"} if version.referrals or any(s.referrals for s in sections) else set()
         assert seen.get(product_id) == possible, product_id
 
 
