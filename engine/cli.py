@@ -43,14 +43,23 @@ def render_text(result: dict) -> str:
     outcome = result["outcome"].upper()
     payout, excess = result["payout"], result["excess"]
     if result["outcome"] == "approved":
+        depreciation = "" if result["depreciation"] is None else f", depreciation {result['depreciation']}"
         lines.append(f"  {outcome}  {result['settlement']}  payout {payout['amount']} {payout['currency']}"
-                     f"  (excess {excess['amount']} {excess['currency']}, depreciation {result['depreciation']})")
+                     f"  (excess {excess['amount']} {excess['currency']}{depreciation})")
     else:
         lines.append(f"  {outcome}  nothing is paid")
     if result["reasons"]:
         lines.append("  reasons:")
         for reason in result["reasons"]:
             lines.append(f"    {reason['code']} ({reason['clause']}): {reason['message']}")
+    if result.get("benefits"):
+        lines.append("  benefits:")
+        width = max(len(line["benefit"]) for line in result["benefits"])
+        for line in result["benefits"]:
+            paid, borne = line["payout"], line["excess"]
+            codes = ", ".join(reason["code"] for reason in line["reasons"])
+            lines.append(f"    {line['benefit']:{width}}  {line['outcome']:8}  {paid['amount']:>10} {paid['currency']}"
+                         f"  (excess {borne['amount']}){'  ' + codes if codes else ''}")
     if result["missing_documents"]:
         lines.append("  missing documents: " + ", ".join(result["missing_documents"]))
     if result["trace"]:

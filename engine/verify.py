@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, DecimalException, localcontext
 from typing import Any
 
@@ -88,7 +88,8 @@ def claims(product: Product, examples: list[dict] | None = None):
                                      if isinstance(key, str) and key in COUNTRIES} | {"DE", "CH", "US"})
     texts = sorted(product.literals) or ["x"]
     fields = [spec for spec in product.fields if spec.path not in ("policy.id", "claim.id")]
-    objects = {spec.path for spec in fields if spec.type == "object" and not spec.required}
+    objects = {spec.path for spec in fields if spec.type == "object"
+               and (not spec.required or spec.required_when is not None or spec.present_when is not None)}
 
     @st.composite
     def claim(draw):
@@ -104,7 +105,8 @@ def claims(product: Product, examples: list[dict] | None = None):
             owner = next((o for o in objects if spec.path.startswith(o + ".")), None)
             if owner is not None and owner not in present_objects:
                 continue
-            if not spec.required or spec.has_default or spec.required_when is not None:
+            if not spec.required or spec.has_default or spec.required_when is not None \
+                    or spec.present_when is not None:
                 if draw(st.integers(0, 5)) == 0:
                     continue                              # left out: its default applies
             value = draw(_value(st, spec, anchor, values, currency, places, countries, texts, named))
@@ -183,6 +185,10 @@ def _value(st, spec, anchor: date, values: dict, currency: str, places: int, cou
             base = date.fromisoformat(values[spec.not_before])
             offsets = st.one_of(st.integers(0, 40), st.integers(0, 1200))
             return offsets.map(lambda d: (base + timedelta(days=d)).isoformat())
+        if spec.not_after and isinstance(values.get(spec.not_after), str):
+            base = date.fromisoformat(values[spec.not_after])
+            offsets = st.one_of(st.integers(0, 40), st.integers(0, 2400))
+            return offsets.map(lambda d: (base - timedelta(days=d)).isoformat())
         return offsets.map(lambda d: (anchor + timedelta(days=d)).isoformat())
     if kind == "bool":
         return st.booleans()
@@ -202,10 +208,26 @@ def _value(st, spec, anchor: date, values: dict, currency: str, places: int, cou
     if kind == "country":
         # the countries the rules name (RO), often; the others the product mentions, sometimes
         return st.one_of(st.sampled_from(named), st.sampled_from(countries)) if named else st.sampled_from(countries)
+    if kind == "datetime":
+        if spec.not_before and isinstance(values.get(spec.not_before), str):
+            base = datetime.fromisoformat(values[spec.not_before])
+            return st.one_of(st.integers(0, 24 * 60), st.integers(0, 4 * 24 * 60)).map(
+                lambda m: (base + timedelta(minutes=m)).isoformat())
+        # near the claim's dates, at any time of day, in a few offsets (UTC, Europe, America)
+        return st.tuples(st.integers(-10, 40), st.integers(0, 24 * 60 - 1), st.sampled_from(["Z", "+01:00", "-05:00"])) \
+            .map(lambda t: f"{anchor + timedelta(days=t[0])}T{t[1] // 60:02d}:{t[1] % 60:02d}:00{t[2]}")
     if kind == "list":
         options = sorted(spec.values)
-        return st.one_of(st.just(options), st.just([]),
-                         st.lists(st.sampled_from(options), max_size=3, unique=True))
+        low = spec.min_items or 0
+        lists = st.lists(st.sampled_from(options), min_size=low, max_size=max(low, min(len(options), 3)), unique=True)
+        return st.one_of(st.just(options), lists) if low else st.one_of(st.just(options), st.just([]), lists)
+    if kind == "records":
+        # empty (where allowed), one, or several elements, each with every item field
+        element = st.fixed_dictionaries({item.path: _value(st, item, anchor, values, currency, places, countries,
+                                                           texts, named) for item in spec.items})
+        low = spec.min_items or 0
+        high = min(spec.max_items if spec.max_items is not None else 8, 8)
+        return st.lists(element, min_size=low, max_size=max(low, high))
     if kind == "text":
         if spec.pattern is not None:
             return st.from_regex(spec.pattern, fullmatch=True)
