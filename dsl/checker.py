@@ -35,8 +35,13 @@ _ORDERED = (t.DATE, t.DATETIME, t.TIMESPAN)
 
 
 def suggest(name: str, candidates) -> str:
-    """"; did you mean 'x'?" or ''."""
-    match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    """"; did you mean 'x'?" or ''. The closest spelling; failing that, a name the typed one
+    contains or is contained in (`amount_paid` for `paid`)."""
+    candidates = list(candidates)
+    match = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    if not match and len(name) >= 3:
+        match = sorted((c for c in candidates if len(c) >= 3 and (c in name or name in c)),
+                       key=lambda c: abs(len(c) - len(name)))[:1]
     return f"; did you mean '{match[0]}'?" if match else ""
 
 

@@ -859,8 +859,8 @@ class Builder:
                     self.problem(path + ("from",), E.PRODUCT_BANDS, f"bands overlap: {unit} {_bound(low)} is in "
                                  "two bands")
                 elif low > end:
-                    self.problem(path + ("from",), E.PRODUCT_BANDS, f"gap between bands: {unit} between "
-                                 f"{_bound(end)} and {_bound(low)} fall in no band; end the band before with "
+                    self.problem(path + ("from",), E.PRODUCT_BANDS, f"gap between bands: no band covers {unit} "
+                                 f"between {_bound(end)} and {_bound(low)}; end the band before with "
                                  f"`below: {_bound(low)}`")
                 else:
                     self.problem(path + ("from",), E.PRODUCT_BANDS, f"bands overlap: {unit} {_bound(low)} to "
@@ -875,8 +875,8 @@ class Builder:
                 self.problem(path + ("from",), E.PRODUCT_BANDS,
                              f"gap between bands: {unit} {gap} fall{'s' if low == after + 1 else ''} in no band")
             else:
-                self.problem(path + ("from",), E.PRODUCT_BANDS, f"gap between bands: {unit} from {_bound(after)} "
-                             f"to under {_bound(low)} fall in no band")
+                self.problem(path + ("from",), E.PRODUCT_BANDS, f"gap between bands: no band covers {unit} from "
+                             f"{_bound(after)} to under {_bound(low)}")
         elif low < after:
             shown_end = end if included else None
             if key_type == t.INTEGER and shown_end is not None:
