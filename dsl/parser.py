@@ -5,6 +5,7 @@ Lark errors are caught here, at one boundary, and re-raised as
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from importlib import resources
 
@@ -105,6 +106,9 @@ def _syntax_error(error: UnexpectedInput, text: str) -> ExpressionError:
     column = getattr(error, "column", None) or 1
     if isinstance(error, UnexpectedCharacters):
         char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        if char == "T" and re.search(r"\d{4}-\d{2}-\d{2}$", text[:error.pos_in_stream]):
+            return ExpressionError(SYNTAX, "a date-time needs its UTC offset, since no time zone is guessed: "
+                                   "write 2025-07-01T10:00:00Z or 2025-07-01T12:00:00+02:00", line, column - 10)
         if char == "=":
             hint = "; write '==' to compare"
         elif char in "\"'":
