@@ -16,7 +16,8 @@ __version__ = "0.2.0"
 
 from .dsl.values import Money
 from .engine.audit import AuditLog, canonical_hash
-from .engine.book import Loaded, ProductBook, load, load_products
+from .engine.loader import Loaded, load
+from .engine.product_book import ProductBook, load_products
 from .engine.decision import Decision
 from .engine.errors import ClaimError, Problem, ProductError
 

@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_BENCH = ROOT.parent / "shared" / "bench"
 from policyconf import load_products  # noqa: E402
-from policyconf.engine import testing  # noqa: E402
+from policyconf.engine import tester as testing  # noqa: E402
 
 POLICYCONF = str(Path(sys.executable).parent / "policyconf")
 

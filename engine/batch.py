@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Callable, Iterable, Iterator, TextIO
 
 from .audit import AuditLog, record_line
-from .book import ProductBook
+from .product_book import ProductBook
 from .claim_reader import decide_claim, jsonl_line
 from .decision import OUTCOMES
 

@@ -37,7 +37,7 @@ from ..dsl.parser import parse
 from ..dsl.values import Band, BandSchedule, LookupTable, Money
 
 from . import errors as E
-from .claims import ClaimValidator
+from .claim_validator import ClaimValidator
 from .decision import OUTCOMES
 from .errors import ClaimError, Problem
 from .model import (Benefits, DocumentRule, FieldSpec, Group, Invariant, Product, Rule, Section, Settlement,

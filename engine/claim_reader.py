@@ -23,9 +23,9 @@ from decimal import Decimal
 from typing import Any, Iterator
 
 from . import errors as E
-from .book import ProductBook, _claim_id
+from .product_book import ProductBook, claim_id_of
 from .errors import ClaimError, ProductError
-from .source import decode, load_document
+from .yaml_reader import decode, load_document
 
 MAX_CLAIM_BYTES = 16 * 1024 * 1024      # a .json or .yaml claim file (a .jsonl file is read line by line)
 _MAX_DIGITS = 4000                      # an integer longer than this is refused, unparsed
@@ -282,7 +282,7 @@ def decide_claim(book: ProductBook, claim: Any, where: str | None = None) -> dic
         return book.decide(claim)
     except RecursionError:
         message = f"{where}: claim nested too deeply" if where else "claim nested too deeply"
-        return ClaimError(E.CLAIM_UNREADABLE, message, None, _claim_id(claim)).to_dict()
+        return ClaimError(E.CLAIM_UNREADABLE, message, None, claim_id_of(claim)).to_dict()
 
 
 __all__ = ["MAX_CLAIM_BYTES", "ClaimFileError", "ClaimInput", "StdinReader", "claim_file_kind", "decide_claim",

@@ -19,7 +19,8 @@ from typing import TextIO
 from .. import __version__
 from . import batch
 from .audit import AuditLog
-from .book import ProductBook, load, load_products
+from .loader import load
+from .product_book import ProductBook, load_products
 from .claim_reader import ClaimFileError, StdinReader, decide_claim, jsonl_line, read_claims, read_jsonl_file
 from .errors import ProductError
 from .jsonio import dumps
@@ -240,7 +241,7 @@ def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def test_command(args, stdout: TextIO, stderr: TextIO) -> int:
-    from . import testing
+    from . import tester as testing
     paths = _existing_paths(args.paths, stderr)
     if paths is None:
         return EXIT_USAGE
@@ -271,7 +272,7 @@ def verify_command(args, stdout: TextIO, stderr: TextIO) -> int:
     if unknown:
         stderr.write(f"policyconf: unknown product {', '.join(unknown)} (products: {', '.join(book.ids)})\n")
         return EXIT_USAGE
-    from .testing import suite_claims
+    from .tester import suite_claims
     status = EXIT_OK
     for product_id in args.product_ids or book.ids:
         tests = os.path.join(args.products, f"{product_id}.tests.yaml")

@@ -49,7 +49,8 @@ from typing import Any, Awaitable, Callable
 
 from .. import schemas
 from . import errors as E
-from .book import ProductBook, _claim_id, load_products, product_files
+from .loader import product_files
+from .product_book import ProductBook, claim_id_of, load_products
 from .claim_reader import decide_claim, parse_json
 from .errors import ClaimError, ProductError
 from .jsonio import dumps
@@ -299,7 +300,7 @@ def _decide(book: ProductBook, claim: Any) -> dict:
     except Exception:                        # a bug: this claim gets an error object, the batch goes on
         log.exception("deciding a claim of a batch failed")
         return ClaimError(SERVICE_INTERNAL, "internal error while deciding this claim (logged by the service)",
-                          None, _claim_id(claim)).to_dict()
+                          None, claim_id_of(claim)).to_dict()
 
 
 # -- the application ---------------------------------------------------------------------------
@@ -423,7 +424,7 @@ class App:
             elif named != product_id:
                 shown = named if type(named) is str else type(named).__name__
                 raise HTTPError(422, CLAIM_PRODUCT_MISMATCH, f"the claim names product '{shown}' but was sent "
-                                f"to /v1/products/{product_id}/evaluate", "product", _claim_id(claim))
+                                f"to /v1/products/{product_id}/evaluate", "product", claim_id_of(claim))
         # Decided inline, on the event loop: a claim costs 20-50 µs of pure CPU, less than handing it
         # to a worker thread and back (queue, wake-up, GIL hand-over), and a thread would not run it in
         # parallel anyway (the GIL). A request's latency is lowest this way; the loop is never held

@@ -62,7 +62,7 @@ def imports(name: str) -> set[str]:
 
 def test_the_module_list_is_the_package():
     assert FACES <= set(MODULES)
-    assert {f"{PACKAGE}.engine.claim_reader", f"{PACKAGE}.engine.jsonio", f"{PACKAGE}.engine.book"} <= set(LIBRARY)
+    assert {f"{PACKAGE}.engine.claim_reader", f"{PACKAGE}.engine.jsonio", f"{PACKAGE}.engine.product_book"} <= set(LIBRARY)
 
 
 def test_imports_are_read_including_the_lazy_ones():
@@ -96,8 +96,8 @@ def _calls(name: str, owner: str, attribute: str) -> bool:
 
 
 def test_one_reader_of_a_claims_id():
-    defining = [name for name in MODULES if _functions(name) & {"claim_id", "_claim_id"}]
-    assert defining == [f"{PACKAGE}.engine.book"]
+    defining = [name for name in MODULES if _functions(name) & {"claim_id", "_claim_id", "claim_id_of"}]
+    assert defining == [f"{PACKAGE}.engine.product_book"]
 
 
 def test_one_decision_or_error_object():

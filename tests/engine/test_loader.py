@@ -6,7 +6,7 @@ import pytest
 
 from conftest import PRODUCTS
 from policyconf import ProductError, load, load_products
-from policyconf.engine.source import load_document
+from policyconf.engine.yaml_reader import load_document
 
 MINIMAL = """\
 id: gadget

@@ -8,7 +8,7 @@ from conftest import PRODUCTS
 from policyconf.dsl.errors import ExpressionError
 from policyconf.dsl.parser import parse
 from policyconf import load_products
-from policyconf.engine.testing import suite_claims
+from policyconf.engine.tester import suite_claims
 from policyconf.engine.verify import claims
 
 BOOK = load_products(str(PRODUCTS))

@@ -5,7 +5,7 @@ import shutil
 from conftest import PRODUCTS
 from policyconf import load_products
 from policyconf.engine import cli
-from policyconf.engine.testing import suite_claims
+from policyconf.engine.tester import suite_claims
 from policyconf.engine.verify import verify
 
 

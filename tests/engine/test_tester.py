@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from conftest import PRODUCTS
-from policyconf.engine import cli, testing
+from policyconf.engine import cli, tester as testing
 
 
 def run_cli(*argv):

@@ -17,9 +17,11 @@ import jsonschema
 from .. import schemas
 
 from . import schema as product_schema
-from .book import ProductBook, TEST_SUFFIXES, load_products, merge_patch
+from .inheritance import merge_patch
+from .loader import TEST_SUFFIXES
+from .product_book import ProductBook, load_products
 from .errors import ClaimError, Problem, ProductError
-from .source import Document, load_file
+from .yaml_reader import Document, load_file
 
 TEST_SCHEMA = schemas.load("tests.schema.json")
 _VALIDATOR = jsonschema.Draft202012Validator(TEST_SCHEMA)
