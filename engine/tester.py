@@ -65,7 +65,7 @@ class Coverage:
         coverage.items = {
             "rules": {rule.id for rule in product.rules()},
             "events": set(product.events()),
-            "documents": {document.id for document in product.documents},
+            "documents": {document.id for document in product.all_documents()},
             "bands": {(name, low) for name, obj in product.tables.items() if isinstance(obj, BandSchedule)
                       for low, *_ in obj.bands},
             "table rows": {(name, key) for name, obj in product.tables.items() if not isinstance(obj, BandSchedule)
