@@ -71,8 +71,10 @@ class _Code:
 
 
 class _Emitter:
-    def __init__(self, tables: dict[str, Any], locate: Locate | None, params: tuple[str, ...]):
+    def __init__(self, tables: dict[str, Any], locate: Locate | None, params: tuple[str, ...],
+                 personal: frozenset[str]):
         self.tables = tables
+        self.personal = personal
         self.locate = locate or (lambda line, column: None)
         self.K: list[Any] = []
         # names bound in the expression, by the identifier the source uses for them: never the
@@ -112,12 +114,9 @@ class _Emitter:
     def _Member(self, node: T.Member) -> _Code:
         read = f"{self.emit(node.target).text}[{node.name!r}]"
         if node.may_be_absent:
-            return _Code(f"_given({read}, {self._member_path(node)!r}, {self.where(node)})")
+            return _Code(f"_given({read}, {T.member_path(node)!r}, {self.where(node)})")
         return _Code(read)
 
-    def _member_path(self, node: T.Member) -> str:
-        owner = node.target.type
-        return f"{owner.path}[].{node.name}" if hasattr(owner, "path") else node.name
 
     def _HasMember(self, node: T.HasMember) -> _Code:
         return _Code(f"{self.emit(node.target).text}[{node.name!r}] is not None", COMPARE)
@@ -151,7 +150,8 @@ class _Emitter:
 
     def _Lookup(self, node: T.Lookup) -> _Code:
         table = self.constant(self.tables[node.table])
-        return _Code(f"_lookup({table}, {self.emit(node.key).text}, D, {self.where(node)})")
+        personal = ", True" if T.reads_any(node.key, self.personal) else ""
+        return _Code(f"_lookup({table}, {self.emit(node.key).text}, D, {self.where(node)}{personal})")
 
     def _ListOf(self, node: T.ListOf) -> _Code:
         return _Code("(" + "".join(self.emit(item).text + ", " for item in node.items) + ")")
@@ -183,14 +183,17 @@ class _Emitter:
 
 
 def compile_expression(node: T.Expr, tables: dict[str, Any], filename: str = "<expression>", line: int = 1,
-                       locate: Locate | None = None, params: tuple[str, ...] = ()) -> Compiled:
+                       locate: Locate | None = None, params: tuple[str, ...] = (),
+                       personal: frozenset[str] = frozenset()) -> Compiled:
     """Compile a checked, folded expression; `tables` holds the product's tables and bands by name.
 
     `filename` and `line` place the code in the product file (for tracebacks); `locate` maps a
     position inside the expression to one in the file (for evaluation errors); `params` names the
-    values the caller passes after `V` and `D` (a settlement step's `amount`, say).
+    values the caller passes after `V` and `D` (a settlement step's `amount`, say); `personal` names
+    what is personal data (fields, definitions computed from them, item fields), so that a lookup
+    keyed by it never shows its key.
     """
-    emitter = _Emitter(tables, locate, params)
+    emitter = _Emitter(tables, locate, params, personal)
     code = emitter.emit(node)
     source = f"lambda V, D{''.join(f', _a{i}' for i in range(len(params)))}: {code.text}"
     constants = tuple(emitter.K)

@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionBy
 from typing import Any, Protocol
 
 from .errors import EvaluationError
-from .values import Duration, Money, days_between, elapsed, months_between
+from .values import Money, days_between, elapsed, months_between
 
 
 # The decimal context every computation runs in, whatever the caller's: Python's default
@@ -38,8 +38,8 @@ class Environment(Protocol):
 
 
 class Used(tuple):
-    """What one lookup used: (table, key, row or band, value). The row is the key of the row, or
-    None for the default row; for a band schedule, the band's (low, high)."""
+    """What one lookup used: (table, key, row or band, value, whether the key is personal data).
+    The row is the key of the row, or None for the default row; for a band schedule, its Band."""
     __slots__ = ()
 
 
@@ -127,13 +127,15 @@ def date_of(moment: datetime):
     return moment.date()
 
 
-def lookup(table, key, env: Environment, where=None):
-    """The row (or band) of `table` for `key`; the environment is told which one."""
+def lookup(table, key, env: Environment, where=None, personal: bool = False):
+    """The row (or band) of `table` for `key`; the environment is told which one. A key computed
+    from personal data is never in a message."""
     try:
         value, row = table.find(key)
     except EvaluationError as error:
-        raise EvaluationError(error.message, error.kind, where) from None
-    env.note(Used((table, key, row, value)))
+        message = table.missing(None) if personal else error.message
+        raise EvaluationError(message, error.kind, where) from None
+    env.note(Used((table, key, row, value, personal)))
     return value
 
 

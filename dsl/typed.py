@@ -183,6 +183,25 @@ def fields_read(node: Expr) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n.path for n in walk(node) if isinstance(n, (FieldRef, Has))))
 
 
+def member_path(node: "Member") -> str:
+    """How an item field is named where personal data is declared: `claim.people[].born`."""
+    owner = node.target.type
+    return f"{owner.path}[].{node.name}" if hasattr(owner, "path") else node.name
+
+
+def reads_any(node: Expr, names) -> bool:
+    """Whether the expression reads any of `names` (field paths, definitions, item fields as
+    `member_path` names them): for masking what is computed from personal data."""
+    for sub in walk(node):
+        if isinstance(sub, (FieldRef, Has)) and sub.path in names:
+            return True
+        if isinstance(sub, DefinitionRef) and sub.name in names:
+            return True
+        if isinstance(sub, (Member, HasMember)) and member_path(sub) in names:
+            return True
+    return False
+
+
 def definitions_read(node: Expr) -> tuple[str, ...]:
     """The definitions an expression reads, in order of first appearance."""
     return tuple(dict.fromkeys(n.name for n in walk(node) if isinstance(n, DefinitionRef)))

@@ -241,7 +241,7 @@ def shift(day, months: int, days: int, seconds=0):
                                      microseconds=int((Decimal(seconds) - whole) * 1_000_000))
         return add_months(day, months) + timedelta(days=days)
     except (OverflowError, ValueError):
-        raise EvaluationError(f"{day} moved by {Duration(months, days, seconds)} is outside the calendar "
+        raise EvaluationError(f"a date moved by {Duration(months, days, seconds)} is outside the calendar "
                               "(years 1 to 9999)", "out-of-range") from None
 
 
@@ -301,8 +301,13 @@ class LookupTable:
         if value is not _MISSING:
             return value, key
         if not self.has_default:
-            raise EvaluationError(f"table '{self.name}' has no row for {key!r} and no default", "lookup")
+            raise EvaluationError(self.missing(key), "lookup")
         return self.default, None
+
+    def missing(self, key) -> str:
+        """Why a key (None: one not to be shown) finds nothing."""
+        shown = "this key" if key is None else repr(key)
+        return f"table '{self.name}' has no row for {shown} and no default"
 
 
 class Band(tuple):
@@ -336,7 +341,12 @@ class BandSchedule:
             low, high, value, inclusive, _ = band
             if key >= low and (high is None or (key <= high if inclusive else key < high)):
                 return value, band
-        raise EvaluationError(f"{key} {self.unit} falls in no band of '{self.name}'", "lookup")
+        raise EvaluationError(self.missing(key), "lookup")
+
+    def missing(self, key) -> str:
+        """Why a key (None: one not to be shown) finds no band."""
+        shown = "the value" if key is None else f"{key} {self.unit}"
+        return f"{shown} falls in no band of '{self.name}'"
 
 
 _MISSING = object()

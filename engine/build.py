@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import linecache
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -98,6 +98,7 @@ class Builder:
         self.sites: dict[tuple, Site] = {}
         self._cycles_reported: set[str] = set()
         self._rank = 0                                       # rules and documents, in the order built
+        self.personal: frozenset[str] = frozenset()          # what is personal data (after check)
         self.currencies = frozenset(data.get("currencies") or ())
         self.literals: set[str] = set()
         # name -> (path of its value, the value: an expression or a list of text, shown in traces
@@ -131,6 +132,7 @@ class Builder:
         self.build_bands()                                            # bands
         self.collect_sites(declared)                                  # parse
         self.check_sites()                                            # check
+        self.personal = self.personal_names(declared)
         for site in self.sites.values():                              # fold
             self.fold_site(site)
         for site in self.sites.values():                              # compile
@@ -160,7 +162,7 @@ class Builder:
             documents=tuple(documents), referrals=tuple(referrals), settlement=settlement,
             validator=validator, extends=data.get("extends"), digest=self.digest,
             pii=frozenset(spec.path for spec in fields if spec.pii),
-            private_definitions=self._private_definitions(fields),
+            private_definitions=frozenset(name for name in self.personal if name in self.definitions),
             tables=dict(self.named), invariants=tuple(invariants), literals=frozenset(self.literals),
             zeros={code: Money(Decimal(0), code).rounded() for code in currencies if code in MINOR_UNITS},
             version_date=version_date, benefits=benefits, settlement_kinds=self.settlement_kinds())
@@ -274,7 +276,7 @@ class Builder:
             return self.source.position(site.path, (line, column))
         try:
             site.compiled = compile_expression(site.typed, self.named, file, span.line, locate,
-                                               tuple(name for name, _ in site.locals))
+                                               tuple(name for name, _ in site.locals), self.personal)
         except ExpressionError as error:
             self.expression_problem(site, error)
 
@@ -887,19 +889,32 @@ class Builder:
                              f"{'under ' if not included else ''}{_bound(after if not included else end)} are in "
                              "two bands")
 
-    def _private_definitions(self, fields) -> frozenset[str]:
-        """Definitions computed from personal data (directly or through other definitions), masked
-        in traces; a definition declared `pii: false` is shown, and what it feeds is not masked for it."""
-        private = {spec.path for spec in fields if spec.pii}
+    def personal_names(self, declared: dict[str, dict]) -> frozenset[str]:
+        """What is personal data: the fields declared `pii: true` (item fields as
+        `claim.people[].born`), and the definitions computed from them, directly or through other
+        definitions, masked wherever a value is shown. A definition declared `pii: false` is
+        shown, and what it feeds is not masked for it."""
+        names = set()
+
+        def declare(path: str, spec: dict) -> None:
+            if spec.get("pii"):
+                names.add(path)
+            for name, sub in (spec.get("items") or {}).items():
+                if sub is not None:
+                    declare(f"{path}[].{name}", sub)
+        for path, spec in declared.items():
+            declare(path, spec)
         public = {name for name, (_, _, shown) in self.definitions.items() if shown}
+        computed = {name: self.definition_site(name).typed for name in self._definition_names()
+                    if self.definition_site(name) is not None and self.definition_site(name).typed is not None}
         changed = True
         while changed:
             changed = False
-            for name, reads in self.definition_reads().items():
-                if name not in private and name not in public and private.intersection(reads):
-                    private.add(name)
+            for name, typed in computed.items():
+                if name not in names and name not in public and T.reads_any(typed, names):
+                    names.add(name)
                     changed = True
-        return frozenset(name for name in private if name in self.definitions)
+        return frozenset(names)
 
     # rules ----------------------------------------------------------------------
     def build_rules(self, section: str, kind: str, base: tuple = ()) -> list[Rule]:
@@ -1144,7 +1159,9 @@ class Builder:
                 self.problem(where + ("steps", 0), E.PRODUCT_SETTLEMENT, "the first step sets the amount: "
                              "`- amount: ...` (or `- each: ...`, the sum over a list)")
                 return None
-            return Settlement(None, None, None, depreciation, tuple(adjustments), positions, steps)
+            personal = any(T.reads_any(site.typed, self.personal) for path, site in self.sites.items()
+                           if path[:len(where) + 1] == where + ("steps",) and site.typed is not None)
+            return Settlement(None, None, None, depreciation, tuple(adjustments), positions, steps, personal)
         parts = [self.compiled(where + (name,)) for name in ("payout", "excess")]
         if None in parts:
             return None

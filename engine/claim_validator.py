@@ -41,10 +41,12 @@ MAX_DECIMAL_DIGITS = 40
 Converter = Callable[[Any, str], Any]
 
 
-def _show(value: Any, spec: FieldSpec | None = None) -> str:
-    """A value for an error message: short, never personal data, never a deep or huge repr."""
-    if spec is not None and spec.pii:
-        return "the value given"
+PERSONAL = "the value given"
+
+
+def _show(value: Any) -> str:
+    """A value for an error message: short, never a deep or huge repr. Personal data never gets
+    here: a field's messages show its values through `shown(spec)`, which masks a personal field's."""
     if isinstance(value, str):
         text = repr(value[:60])
     elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
@@ -62,12 +64,23 @@ def clip(name: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _scrub(message: str, raw: Any) -> str:
-    if isinstance(raw, str) and raw:
-        message = message.replace(repr(raw), "the value given").replace(raw, "the value given")
-    elif isinstance(raw, (int, Decimal, float)) and not isinstance(raw, bool):
-        message = message.replace(str(raw), "the value given")
-    return message
+def _masked(value: Any) -> str:
+    return PERSONAL
+
+
+def _no_hint(*args) -> str:
+    return ""
+
+
+def shown(spec: FieldSpec | None):
+    """How a field's messages show its values: in clear, or, for personal data (`pii: true`),
+    never: every value in a claim error's message comes through here."""
+    return _masked if spec is not None and spec.pii else _show
+
+
+def _hints(spec: FieldSpec | None):
+    """"did you mean" suggestions, which repeat (part of) the value: none for personal data."""
+    return _no_hint if spec is not None and spec.pii else suggest
 
 
 def _kind(value: Any) -> str:
@@ -86,39 +99,41 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def parse_date(raw: Any, path: str) -> date:
+def parse_date(raw: Any, path: str, show=_show) -> date:
     if type(raw) is str:
         if not _DATE.match(raw):
-            raise ClaimError(E.CLAIM_INVALID_DATE, f"{path}: {_show(raw)} is not a date (write YYYY-MM-DD)", path)
+            raise ClaimError(E.CLAIM_INVALID_DATE, f"{path}: {show(raw)} is not a date (write YYYY-MM-DD)", path)
         try:
             return date.fromisoformat(raw)
         except ValueError:
-            raise ClaimError(E.CLAIM_INVALID_DATE, f"{path}: {raw} is not a calendar date", path) from None
+            raise ClaimError(E.CLAIM_INVALID_DATE, f"{path}: {show(raw)} is not a calendar date", path) from None
     if type(raw) is date:
         return raw
     raise ClaimError(E.CLAIM_TYPE, f"{path} must be a date (YYYY-MM-DD text), not {_kind(raw)}", path)
 
 
-def parse_datetime(raw: Any, path: str) -> datetime:
+def parse_datetime(raw: Any, path: str, show=_show) -> datetime:
     """An instant: ISO 8601 with a UTC offset (`2025-07-01T10:00:00Z`, `2025-07-01T12:00+02:00`).
     One without an offset is invalid input: no time zone is guessed."""
     if type(raw) is str:
         if _NO_OFFSET.match(raw):
-            raise ClaimError(E.CLAIM_INVALID_DATE, f"{path}: {_show(raw)} has no UTC offset; write it with one, "
+            raise ClaimError(E.CLAIM_INVALID_DATE, f"{path}: {show(raw)} has no UTC offset; write it with one, "
                              "e.g. 2025-07-01T10:00:00Z or 2025-07-01T12:00+02:00 (no time zone is guessed)", path)
         if not _DATETIME.match(raw):
-            raise ClaimError(E.CLAIM_INVALID_DATE, f"{path}: {_show(raw)} is not a date-time (write "
+            raise ClaimError(E.CLAIM_INVALID_DATE, f"{path}: {show(raw)} is not a date-time (write "
                              "YYYY-MM-DDTHH:MM[:SS] with a UTC offset, e.g. 2025-07-01T10:00:00Z)", path)
         try:
             return datetime.fromisoformat(raw)
         except ValueError:
-            raise ClaimError(E.CLAIM_INVALID_DATE, f"{path}: {raw} is not a possible date and time", path) from None
+            raise ClaimError(E.CLAIM_INVALID_DATE, f"{path}: {show(raw)} is not a possible date and time",
+                             path) from None
     if type(raw) is datetime and raw.utcoffset() is not None:
         return raw
     raise ClaimError(E.CLAIM_TYPE, f"{path} must be a date-time (text with a UTC offset), not {_kind(raw)}", path)
 
 
-def parse_decimal(raw: Any, path: str, pattern=_DECIMAL, what: str = "a number", digits: bool = True) -> Decimal:
+def parse_decimal(raw: Any, path: str, pattern=_DECIMAL, what: str = "a number", digits: bool = True,
+                  show=_show) -> Decimal:
     """A number from a claim: a JSON number (int, Decimal, float) or a plain decimal string.
 
     `digits`: refuse more than MAX_DECIMAL_DIGITS significant digits (an amount checks its
@@ -126,30 +141,30 @@ def parse_decimal(raw: Any, path: str, pattern=_DECIMAL, what: str = "a number",
     """
     if type(raw) is int:
         if abs(raw) >= MAX_AMOUNT:
-            raise ClaimError(E.CLAIM_RANGE, f"{path}: {_show(raw)} is out of range", path)
+            raise ClaimError(E.CLAIM_RANGE, f"{path}: {show(raw)} is out of range", path)
         value = Decimal(raw)
     elif type(raw) is Decimal:
         value = raw
     elif type(raw) is float:
         if not math.isfinite(raw):
-            raise ClaimError(E.CLAIM_TYPE, f"{path} must be {what}, not {raw!r}", path)
+            raise ClaimError(E.CLAIM_TYPE, f"{path} must be {what}, not {show(raw)}", path)
         value = Decimal(repr(raw))
     elif type(raw) is str:
         if not pattern.match(raw):
-            raise ClaimError(E.CLAIM_TYPE, f"{path}: {_show(raw)} is not {what} (write it like \"12.50\")", path)
+            raise ClaimError(E.CLAIM_TYPE, f"{path}: {show(raw)} is not {what} (write it like \"12.50\")", path)
         whole = raw.lstrip("-").split(".")[0].lstrip("0")
         if len(whole) > 15:
-            raise ClaimError(E.CLAIM_RANGE, f"{path}: {_show(raw)} is out of range", path)
+            raise ClaimError(E.CLAIM_RANGE, f"{path}: {show(raw)} is out of range", path)
         if digits and len(raw) > MAX_DECIMAL_DIGITS:
-            raise ClaimError(E.CLAIM_TYPE, f"{path}: {_show(raw)} is not {what}: more than {MAX_DECIMAL_DIGITS} "
+            raise ClaimError(E.CLAIM_TYPE, f"{path}: {show(raw)} is not {what}: more than {MAX_DECIMAL_DIGITS} "
                              "digits", path)
         value = Decimal(raw)
     else:
         raise ClaimError(E.CLAIM_TYPE, f"{path} must be {what}, not {_kind(raw)}", path)
     if not value.is_finite():
-        raise ClaimError(E.CLAIM_TYPE, f"{path} must be {what}, not {_show(raw)}", path)
+        raise ClaimError(E.CLAIM_TYPE, f"{path} must be {what}, not {show(raw)}", path)
     if abs(value) >= MAX_AMOUNT or (digits and len(value.as_tuple().digits) > MAX_DECIMAL_DIGITS):
-        raise ClaimError(E.CLAIM_RANGE, f"{path}: {_show(raw)} is out of range", path)
+        raise ClaimError(E.CLAIM_RANGE, f"{path}: {show(raw)} is out of range", path)
     return value
 
 
@@ -160,19 +175,11 @@ class _Converters:
         self.currencies = currencies
 
     def make(self, spec: FieldSpec) -> Converter:
-        convert = getattr(self, "_" + spec.type)(spec)
-        if not spec.pii:
-            return convert
-
-        def private(raw, path):
-            """Personal data (`pii: true`) is never repeated in an error message."""
-            try:
-                return convert(raw, path)
-            except ClaimError as error:
-                raise ClaimError(error.code, _scrub(error.message, raw), error.path) from None
-        return private
+        """The field's converter; its messages show values only through `shown(spec)`."""
+        return getattr(self, "_" + spec.type)(spec)
 
     def _text(self, spec):
+        show = shown(spec)
         pattern = spec.pattern
 
         def convert(raw, path):
@@ -181,24 +188,26 @@ class _Converters:
             if len(raw) > MAX_TEXT:
                 raise ClaimError(E.CLAIM_RANGE, f"{path} is longer than {MAX_TEXT} characters", path)
             if pattern is not None and not pattern.fullmatch(raw):
-                raise ClaimError(E.CLAIM_PATTERN, f"{path}: {_show(raw, spec)} is not a valid {spec.description or path}"
+                raise ClaimError(E.CLAIM_PATTERN, f"{path}: {show(raw)} is not a valid {spec.description or path}"
                                  f" (expected {pattern.pattern})", path)
             return raw
         return convert
 
     def _code(self, spec):
+        show, hint = shown(spec), _hints(spec)
         values = spec.values
 
         def convert(raw, path):
             if type(raw) is not str:
                 raise ClaimError(E.CLAIM_TYPE, f"{path} must be one of {_list(values)}, not {_kind(raw)}", path)
             if raw not in values:
-                raise ClaimError(E.CLAIM_UNKNOWN_CODE, f"{path}: {_show(raw)} is not one of {_list(values)}"
-                                 + suggest(raw, values), path)
+                raise ClaimError(E.CLAIM_UNKNOWN_CODE, f"{path}: {show(raw)} is not one of {_list(values)}"
+                                 + hint(raw, values), path)
             return raw
         return convert
 
     def _event(self, spec):
+        show, hint = shown(spec), _hints(spec)
         values, groups = spec.values, spec.groups
 
         def convert(raw, path):
@@ -207,33 +216,39 @@ class _Converters:
             if raw not in values:
                 if raw in groups:
                     members = sorted(v for v in values if v.startswith(raw + "."))
-                    raise ClaimError(E.CLAIM_UNKNOWN_CODE, f"{path}: '{raw}' is a group of events; name the event "
+                    raise ClaimError(E.CLAIM_UNKNOWN_CODE, f"{path}: {show(raw)} is a group of events; name the event "
                                      f"itself, one of {_list(members)}", path)
-                raise ClaimError(E.CLAIM_UNKNOWN_CODE, f"{path}: {_show(raw)} is not an event this product knows"
-                                 + suggest(raw, values), path)
+                raise ClaimError(E.CLAIM_UNKNOWN_CODE, f"{path}: {show(raw)} is not an event this product knows"
+                                 + hint(raw, values), path)
             return raw
         return convert
 
     def _country(self, spec):
+        show = shown(spec)
+
         def convert(raw, path):
             if type(raw) is not str:
                 raise ClaimError(E.CLAIM_TYPE, f"{path} must be a country code, not {_kind(raw)}", path)
             if raw not in COUNTRIES:
-                hint = ""
-                if raw in COUNTRY_ALIASES:
-                    hint = f"; the ISO 3166-1 code is '{COUNTRY_ALIASES[raw]}'"
+                advice = ""
+                if spec.pii:
+                    pass                                    # advice would repeat the value
+                elif raw in COUNTRY_ALIASES:
+                    advice = f"; the ISO 3166-1 code is '{COUNTRY_ALIASES[raw]}'"
                 elif raw.upper() in COUNTRIES:
-                    hint = f"; country codes are upper-case: '{raw.upper()}'"
-                raise ClaimError(E.CLAIM_UNKNOWN_CODE, f"{path}: {_show(raw)} is not an ISO 3166-1 alpha-2 "
-                                 f"country code{hint}", path)
+                    advice = f"; country codes are upper-case: '{raw.upper()}'"
+                raise ClaimError(E.CLAIM_UNKNOWN_CODE, f"{path}: {show(raw)} is not an ISO 3166-1 alpha-2 "
+                                 f"country code{advice}", path)
             return raw
         return convert
 
     def _date(self, spec):
-        return parse_date
+        show = shown(spec)
+        return lambda raw, path: parse_date(raw, path, show)
 
     def _datetime(self, spec):
-        return parse_datetime
+        show = shown(spec)
+        return lambda raw, path: parse_datetime(raw, path, show)
 
     def _records(self, spec):
         """A list of records: each element an object of the declared item fields, checked as a claim
@@ -286,28 +301,31 @@ class _Converters:
         return convert
 
     def _integer(self, spec):
+        show = shown(spec)
         low, high = spec.minimum, spec.maximum
 
         def convert(raw, path):
             if type(raw) is not int:
                 raise ClaimError(E.CLAIM_TYPE, f"{path} must be a whole number, not {_kind(raw)}"
-                                 + (f" ({_show(raw)})" if isinstance(raw, str) else ""), path)
+                                 + (f" ({show(raw)})" if isinstance(raw, str) else ""), path)
             if abs(raw) > MAX_AMOUNT:
-                raise ClaimError(E.CLAIM_RANGE, f"{path}: {_show(raw)} is out of range", path)
-            _check_range(raw, low, high, path)
+                raise ClaimError(E.CLAIM_RANGE, f"{path}: {show(raw)} is out of range", path)
+            _check_range(raw, low, high, path, show)
             return raw
         return convert
 
     def _decimal(self, spec):
+        show = shown(spec)
         low, high = spec.minimum, spec.maximum
 
         def convert(raw, path):
-            value = parse_decimal(raw, path)
-            _check_range(value, low, high, path)
+            value = parse_decimal(raw, path, show=show)
+            _check_range(value, low, high, path, show)
             return value
         return convert
 
     def _money(self, spec):
+        show = shown(spec)
         currencies = self.currencies
         places_of = {code: MINOR_UNITS[code] for code in currencies if code in MINOR_UNITS}
         match = _PLAIN_AMOUNT.match
@@ -353,17 +371,18 @@ class _Converters:
             if currency not in currencies:
                 raise ClaimError(E.CLAIM_CURRENCY, f"{path}.currency: this product takes claims in "
                                  f"{_list(currencies)}, not {currency}", f"{path}.currency")
-            amount = parse_decimal(raw["amount"], f"{path}.amount", _DECIMAL, "an amount", digits=False)
+            amount = parse_decimal(raw["amount"], f"{path}.amount", _DECIMAL, "an amount", digits=False, show=show)
             if amount.is_signed():                                  # negative, or a signed zero (-0.00)
                 raise ClaimError(E.CLAIM_AMOUNT, f"{path}.amount may not be negative", f"{path}.amount")
             places = MINOR_UNITS[currency]
             if -amount.as_tuple().exponent > places:
-                raise ClaimError(E.CLAIM_AMOUNT, f"{path}.amount: {_show(raw['amount'])} has more decimals than "
+                raise ClaimError(E.CLAIM_AMOUNT, f"{path}.amount: {show(raw['amount'])} has more decimals than "
                                  f"{currency} has ({places}); it is not rounded for you", f"{path}.amount")
             return Money(amount, currency, path)
         return convert
 
     def _list(self, spec):
+        show, hint = shown(spec), _hints(spec)
         values = spec.values
         low, high, unique = spec.min_items, spec.max_items, spec.unique
 
@@ -376,11 +395,11 @@ class _Converters:
                     raise ClaimError(E.CLAIM_TYPE, f"{path}[{i}] must be one of {_list(values)}, not {_kind(item)}",
                                      f"{path}[{i}]")
                 if item not in values:
-                    raise ClaimError(E.CLAIM_UNKNOWN_CODE, f"{path}[{i}]: {_show(item)} is not one of "
-                                     f"{_list(values)}" + (suggest(item, values) if type(item) is str else ""),
+                    raise ClaimError(E.CLAIM_UNKNOWN_CODE, f"{path}[{i}]: {show(item)} is not one of "
+                                     f"{_list(values)}" + (hint(item, values) if type(item) is str else ""),
                                      f"{path}[{i}]")
                 if unique and item in raw[:i]:
-                    raise ClaimError(E.CLAIM_DUPLICATE, f"{path}[{i}]: {_show(item)} is listed twice; each value "
+                    raise ClaimError(E.CLAIM_DUPLICATE, f"{path}[{i}]: {show(item)} is listed twice; each value "
                                      "at most once", f"{path}[{i}]")
             return tuple(raw)
         return convert
@@ -414,18 +433,18 @@ def _check_order(spec: FieldSpec, value, values: dict, path: str, owner: str = "
         if other is None:
             continue
         if (value > other) if later else (value < other):
-            shown = f"{owner}.{reference}" if owner else reference
+            named = f"{owner}.{reference}" if owner else reference
             relation = "after" if later else "before"
             if spec.pii:
-                raise ClaimError(E.CLAIM_DATE_ORDER, f"{path} is {relation} {shown}", path)
-            raise ClaimError(E.CLAIM_DATE_ORDER, f"{path} ({value}) is {relation} {shown} ({other})", path)
+                raise ClaimError(E.CLAIM_DATE_ORDER, f"{path} is {relation} {named}", path)
+            raise ClaimError(E.CLAIM_DATE_ORDER, f"{path} ({value}) is {relation} {named} ({other})", path)
 
 
-def _check_range(value, low, high, path):
+def _check_range(value, low, high, path, show=_show):
     if low is not None and value < low:
-        raise ClaimError(E.CLAIM_RANGE, f"{path}: {value} is below the minimum {low}", path)
+        raise ClaimError(E.CLAIM_RANGE, f"{path}: {show(value)} is below the minimum {low}", path)
     if high is not None and value > high:
-        raise ClaimError(E.CLAIM_RANGE, f"{path}: {value} is above the maximum {high}", path)
+        raise ClaimError(E.CLAIM_RANGE, f"{path}: {show(value)} is above the maximum {high}", path)
 
 
 def _list(values) -> str:

@@ -52,7 +52,9 @@ class Definitions(dict):
         if type(used) is Selected:
             self.trace.append((_selected_step, used))
             return
-        table, key, row, value = used
+        table, key, row, value, personal = used
+        if personal:
+            key = PERSONAL
         if isinstance(table, BandSchedule):
             self.trace.append((_band_step, table, key, row, value))
             if self.hits is not None:
@@ -137,36 +139,46 @@ def _outcome_step(outcome: str) -> str:
     return f"outcome {outcome}: nothing is paid"
 
 
-def _in(where: str | None) -> str:
-    return f"section {where}: " if where else ""
+def _in(where) -> str:
+    return f"section {where.section}: " if where.section else ""
+
+
+def _amounts_shown(where, *amounts):
+    return [PERSONAL] * len(amounts) if where.personal else amounts
 
 
 def _amount_step(where, step, value) -> str:
+    value, = _amounts_shown(where, value)
     return f"{_in(where)}amount {step.text} = {value}"
 
 
 def _limit_step(where, step, before, cap, lowered: bool) -> str:
     name = f"{step.reason.id} ({step.reason.clause})" if step.reason else "limit"
+    before, cap = _amounts_shown(where, before, cap)
     if lowered:
         return f"{_in(where)}{name}: {before} is over {cap}: {cap}"
     return f"{_in(where)}{name}: {before} is within {cap}"
 
 
 def _excess_step(where, step, excess, applied, after) -> str:
+    excess, applied, after = _amounts_shown(where, excess, applied, after)
     return f"{_in(where)}excess {excess}: {applied} borne by the customer, {after} left"
 
 
 def _adjust_step(where, step, before, after) -> str:
     name = f"{step.reason.id} ({step.reason.clause})" if step.reason else "adjusted"
+    before, after = _amounts_shown(where, before, after)
     return f"{_in(where)}{name}: {before} becomes {after} ({step.text})"
 
 
 def _element_step(where, step, index, amount) -> str:
+    amount, = _amounts_shown(where, amount)
     return f"{_in(where)}{step.items_text}: element {index}: {amount}"
 
 
 def _group_step(where, group, total, cap, lowered: bool) -> str:
     name = f"{group.reason.id} ({group.reason.clause})" if group.reason else "group limit"
+    total, cap = _amounts_shown(where, total, cap)
     if lowered:
         return f"{_in(where)}{name}: the group's {total} is over {cap}: {cap}"
     return f"{_in(where)}{name}: the group's {total} is within {cap}"
@@ -366,11 +378,22 @@ def _amounts(settlement, values, scope, trace, section: str | None = None):
         return settlement.payout(values, scope), excess, []
     reasons: list[Rule] = []
     excess = [Money(Decimal(0), None)]
-    payout = _run(settlement.steps, values, scope, trace, (), reasons, excess, section)
+    where = _Where(section, settlement.personal)
+    payout = _run(settlement.steps, values, scope, trace, (), reasons, excess, where)
     return payout, excess[0], reasons
 
 
-def _run(steps, values, scope, trace, outer: tuple, reasons: list, excess: list, where: str | None) -> Money:
+class _Where:
+    """Where steps run, for their trace: the benefit section (or None), and whether their amounts
+    are computed from personal data (then the trace shows the steps, not the amounts)."""
+    __slots__ = ("section", "personal")
+
+    def __init__(self, section: str | None, personal: bool):
+        self.section = section
+        self.personal = personal
+
+
+def _run(steps, values, scope, trace, outer: tuple, reasons: list, excess: list, where: "_Where") -> Money:
     """Steps in order on the amount so far: the amount they leave."""
     amount = Money(Decimal(0), None)
     for step in steps:

@@ -122,6 +122,7 @@ class Settlement:
     adjustments: tuple[Rule, ...] = ()
     positions: dict = field(default_factory=dict)      # part (kind, payout, ...) -> Position
     steps: tuple[Step, ...] = ()
+    personal: bool = False                # its steps compute from personal data: their amounts are masked
 
     def reasons(self) -> list[Rule]:
         """Every reason this settlement can give, in order."""

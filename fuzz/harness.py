@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import json
 import pathlib
-import sys
 from decimal import Decimal
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent

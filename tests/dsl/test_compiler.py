@@ -38,7 +38,7 @@ def run(text, values=None, fields=None):
     compiled = compile_expression(fold(typed), named)
     environment = Environment()
     result = compiled.function(values or {}, environment)
-    return compiled, result, [(table.name, key, row, value) for table, key, row, value in environment.used]
+    return compiled, result, [(table.name, key, row, value) for table, key, row, value, _ in environment.used]
 
 
 def value(text, values=None, fields=None):

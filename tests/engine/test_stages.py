@@ -111,7 +111,6 @@ def test_a_traceback_through_a_product_shows_the_yaml_line(tmp_path):
 
 
 def test_a_bug_is_not_a_claims_evaluation_error(tmp_path, monkeypatch):
-    from policyconf.dsl import runtime
     folder = write(tmp_path, PRODUCT.replace("REQUIRED_WHEN", "claim.repairable"))
     book = load_products(folder)
 
