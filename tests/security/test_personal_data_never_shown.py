@@ -15,7 +15,6 @@ import asyncio
 import io
 import json
 import re
-from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
