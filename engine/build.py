@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import linecache
 import re
+
+import re2
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -649,10 +651,10 @@ class Builder:
         groups = events["groups"] if events else frozenset()
         pattern = None
         if "pattern" in spec:
-            try:
-                pattern = re.compile(spec["pattern"])
-            except re.error as error:
-                self.problem(where + ("pattern",), E.PRODUCT_FIELD, f"invalid regular expression: {error}")
+            pattern, error = compile_pattern(spec["pattern"])
+            if error is not None:
+                self.problem(where + ("pattern",), E.PRODUCT_FIELD, f"invalid regular expression: {error} (patterns "
+                             "are matched by RE2, in time linear in the text: no backreferences or lookarounds)")
         conditions = {}
         for option in ("required_when", "present_when"):
             if option in spec:
@@ -691,7 +693,9 @@ class Builder:
             path=path, type="records" if records else kind,
             required=not (spec.get("optional") or "default" in spec),
             values=frozenset(values) if values is not None else None, groups=kind_groups,
-            minimum=spec.get("min"), maximum=spec.get("max"), pattern=pattern,
+            # a bound out of range is reported (check_field_options) and left out here
+            minimum=spec["min"] if _in_range(spec.get("min")) else None,
+            maximum=spec["max"] if _in_range(spec.get("max")) else None, pattern=pattern,
             required_when=conditions.get("required_when", (None, None))[0],
             required_when_text=conditions.get("required_when", (None, None))[1],
             present_when=conditions.get("present_when", (None, None))[0],
@@ -1337,6 +1341,20 @@ _RANGE = Decimal(10) ** 15
 _RANGE_TEXT = "10^15"
 
 
+def compile_pattern(pattern: str):
+    """(the compiled pattern, None) or (None, why not). RE2 matches in time linear in the text,
+    whatever the pattern: `(a+)+$` cannot hold a claim (or the HTTP service) for seconds, as
+    Python's backtracking `re` did."""
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = 8 << 20
+    try:
+        return re2.compile(pattern, options), None
+    except re2.error as error:
+        message = error.args[0] if error.args else str(error)
+        return None, message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+
+
 def _bound(value) -> str:
     return str(value)
 
@@ -1363,7 +1381,11 @@ def _may_be_absent(spec: dict) -> bool:
 
 
 def _in_range(value) -> bool:
-    return isinstance(value, (int, Decimal)) and not isinstance(value, bool) and abs(value) < _RANGE
+    """Within 10^15 either way. `copy_abs`, not abs(): abs() rounds in the context, and a number
+    of 9 million digits overflows it."""
+    if isinstance(value, Decimal):
+        return value.is_finite() and value.copy_abs() < _RANGE
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < _RANGE
 
 
 def _topological(names: list[str], depends: dict[str, list[str]]) -> tuple[list[str], dict[str, int], list[str]]:

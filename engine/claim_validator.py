@@ -163,7 +163,7 @@ def parse_decimal(raw: Any, path: str, pattern=_DECIMAL, what: str = "a number",
         raise ClaimError(E.CLAIM_TYPE, f"{path} must be {what}, not {_kind(raw)}", path)
     if not value.is_finite():
         raise ClaimError(E.CLAIM_TYPE, f"{path} must be {what}, not {show(raw)}", path)
-    if abs(value) >= MAX_AMOUNT or (digits and len(value.as_tuple().digits) > MAX_DECIMAL_DIGITS):
+    if value.copy_abs() >= MAX_AMOUNT or (digits and len(value.as_tuple().digits) > MAX_DECIMAL_DIGITS):
         raise ClaimError(E.CLAIM_RANGE, f"{path}: {show(raw)} is out of range", path)
     return value
 
@@ -305,6 +305,10 @@ class _Converters:
         low, high = spec.minimum, spec.maximum
 
         def convert(raw, path):
+            if type(raw) is Decimal and raw.is_finite() and raw.as_tuple().exponent >= 0 \
+                    and len(raw.as_tuple().digits) > 40:
+                raise ClaimError(E.CLAIM_RANGE, f"{path}: a whole number of {len(raw.as_tuple().digits):,} digits is "
+                                 "out of range", path)      # a YAML claim's number too long to be read as one
             if type(raw) is not int:
                 raise ClaimError(E.CLAIM_TYPE, f"{path} must be a whole number, not {_kind(raw)}"
                                  + (f" ({show(raw)})" if isinstance(raw, str) else ""), path)

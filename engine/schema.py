@@ -2,16 +2,35 @@
 from __future__ import annotations
 
 import difflib
+import re
+from datetime import date
+from functools import lru_cache
 
 import jsonschema
+from jsonschema import validators
 
 from .. import schemas
 
 from . import errors as E
 from .errors import Problem
 
+@lru_cache(maxsize=None)
+def _whole(pattern: str) -> re.Pattern:
+    """A schema pattern matched against the whole text: in Python, `$` also matches before a
+    final newline (`"late\n"` would pass `^[a-z-]+$`), so it is read as the end of the text."""
+    return re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith(r"\$") else pattern)
+
+
+def _pattern(validator, pattern, instance, schema):
+    if validator.is_type(instance, "string") and not _whole(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+# Draft 2020-12, with `pattern` (and so `propertyNames` patterns) matching names whole.
+Validator = validators.extend(jsonschema.Draft202012Validator, {"pattern": _pattern})
+
 PRODUCT_SCHEMA = schemas.load("product.schema.json")
-_VALIDATOR = jsonschema.Draft202012Validator(PRODUCT_SCHEMA)
+_VALIDATOR = Validator(PRODUCT_SCHEMA)
 
 
 def without_required(node):
@@ -27,7 +46,7 @@ def without_required(node):
 # result is then checked against the full schema.  The patch schema is a file of its own so that
 # editors can use it (derived products name it in their modeline); a test keeps it in step.
 PATCH_SCHEMA = schemas.load("product-patch.schema.json")
-_PATCH_VALIDATOR = jsonschema.Draft202012Validator(PATCH_SCHEMA)
+_PATCH_VALIDATOR = Validator(PATCH_SCHEMA)
 
 
 def _kind(value) -> str:
@@ -84,7 +103,22 @@ def check(data, document, patch: bool = False) -> list[Problem]:
                 if key not in seen:
                     seen.add(key)
                     problems.append(problem)
+    if not problems:
+        problems.extend(_calendar_dates(data, document))
     return problems
+
+
+def _calendar_dates(data, document) -> list[Problem]:
+    """The header's dates are real ones (the schema only sees their shape: 2024-02-30 has it)."""
+    found = []
+    for key in ("effective_from", "effective_until"):
+        value = data.get(key)
+        if isinstance(value, str):
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                found.append(document.problem((key,), E.SCHEMA_VALUE, f"{key}: {value} is not a calendar date"))
+    return found
 
 
 def _describe(error, path, document):

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Iterable
 
-import jsonschema
 
 from .. import schemas
 
@@ -24,7 +23,7 @@ from .errors import ClaimError, Problem, ProductError
 from .yaml_reader import Document, load_file
 
 TEST_SCHEMA = schemas.load("tests.schema.json")
-_VALIDATOR = jsonschema.Draft202012Validator(TEST_SCHEMA)
+_VALIDATOR = product_schema.Validator(TEST_SCHEMA)
 COMPARED = ("outcome", "settlement", "payout", "excess", "depreciation", "reasons", "missing_documents",
             "benefits", "error", "path")
 

@@ -230,7 +230,7 @@ def _value(st, spec, anchor: date, values: dict, currency: str, places: int, cou
         return st.lists(element, min_size=low, max_size=max(low, high))
     if kind == "text":
         if spec.pattern is not None:
-            return st.from_regex(spec.pattern, fullmatch=True)
+            return st.from_regex(spec.pattern.pattern, fullmatch=True)
         return st.one_of(st.sampled_from(texts), st.text("ABCMINWxyz", min_size=1, max_size=6))
     raise AssertionError(kind)  # pragma: no cover
 

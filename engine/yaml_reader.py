@@ -354,6 +354,12 @@ class _Builder:
             result[key] = self.build(value_node, path + (key,))
         for source in merged:
             for key_node, value_node in source.value:
+                if not isinstance(key_node, ScalarNode):
+                    self.problem(key_node, E.YAML_SYNTAX, "a key must be a plain value, not a list or mapping")
+                    continue
+                if key_node.tag not in _PLAIN_TAGS:
+                    self.problem(key_node, E.YAML_TAG, f"tag {key_node.tag!r} is not allowed")
+                    continue
                 key = key_node.value
                 if key not in result:
                     self.keys.setdefault(path + (key,), self.span(key_node))
@@ -374,8 +380,11 @@ class _Builder:
         if value in _FALSE:
             return False
         if _INT.match(value):
-            if len(value) > 40:        # not str -> int: Python limits that to 4,300 digits
-                return int(Decimal(value))
+            if len(value) > 40:
+                # More digits than any bound or claim takes: kept as an exact whole Decimal, which
+                # every check then finds out of range. Not int(): converting a long number to int is
+                # quadratic (a 400,000-digit one took 7 s), and Python refuses more than 4,300 digits.
+                return Decimal(value)
             return int(value)
         if _FLOAT.match(value):
             try:
