@@ -17,6 +17,7 @@ from .claim_validator import clip, parse_date
 from .decision import Decision
 from .errors import ClaimError, Problem, ProductError
 from .evaluate import decide
+from .trace import hits as trace_hits
 from .loader import load, version_on
 from .model import Product
 
@@ -65,7 +66,9 @@ class ProductBook:
         try:
             product = self._select(claim)
             values, currency = product.validator.validate(claim)
-            decision = decide(product, values, currency, claim_id, hits)
+            decision = decide(product, values, currency, claim_id)
+            if hits is not None:
+                hits.update(trace_hits(decision, values))
         except ClaimError as error:
             error.claim_id = claim_id
             if self.audit is not None:
