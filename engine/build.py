@@ -40,6 +40,7 @@ from ..dsl.values import Band, BandSchedule, LookupTable, Money
 
 from . import errors as E
 from .claim_validator import ClaimValidator
+from .codegen import GeneratedCode, ProductCode
 from .decision import OUTCOMES
 from .errors import ClaimError, Problem
 from .model import (Benefits, DocumentRule, FieldSpec, Group, Invariant, Product, Rule, Section, Settlement,
@@ -155,7 +156,7 @@ class Builder:
         self.register_source()
         validator = ClaimValidator(fields, currencies)
         effective_until = data.get("effective_until")
-        return Product(
+        product = Product(
             id=data["id"], name=data["name"], version=str(data["version"]),
             effective_from=date.fromisoformat(data["effective_from"]),
             effective_until=date.fromisoformat(effective_until) if effective_until else None,
@@ -168,6 +169,13 @@ class Builder:
             tables=dict(self.named), invariants=tuple(invariants), literals=frozenset(self.literals),
             zeros={code: Money(Decimal(0), code).rounded() for code in currencies if code in MINOR_UNITS},
             version_date=version_date, benefits=benefits, settlement_kinds=self.settlement_kinds())
+        return self.generate(product)                                 # generate
+
+    def generate(self, product: Product) -> Product:
+        """The product's one generated function (engine.codegen), compiled once."""
+        code = ProductCode(product, self)
+        code.generate()
+        return replace(product, code=GeneratedCode(code.compile(), code.source()))
 
     def settlement_kinds(self) -> frozenset[str]:
         site = self.sites.get(("settlement", "kind"))
@@ -969,7 +977,8 @@ class Builder:
             if "unless" in spec:
                 when_text += f" unless {_text(spec['unless'])}"
             rules.append(Rule(rule_id, kind, spec["clause"], spec["message"], test, when_text,
-                              tuple(dict.fromkeys(reads)), self.position(where + ("when",), where), self.next_rank()))
+                              tuple(dict.fromkeys(reads)), self.position(where + ("when",), where), self.next_rank(),
+                              where, spec.get("circumstance")))
         return rules
 
     def next_rank(self) -> int:
@@ -995,7 +1004,7 @@ class Builder:
             rules.append(Rule(rule["id"], "events", rule["clause"], rule["message"],
                               lambda V, D, n=not_covered: V["claim.event"] in n,
                               "claim.event in events.not_covered", ("claim.event",),
-                              self.position(("events", "rule")), self.next_rank()))
+                              self.position(("events", "rule")), self.next_rank(), ("events", "rule")))
         rules += self.build_rules("exclusions", "exclusions")
         rules += self.build_rules("conditions", "conditions")
         return rules
@@ -1015,7 +1024,7 @@ class Builder:
                              f"invariant '{invariant_id}' is always {'true' if compiled.constant else 'false'}",
                              severity="warning")
             invariants.append(Invariant(invariant_id, spec["message"], spec.get("clause"), compiled.function,
-                                        _text(spec["holds"]), self.position(where + ("holds",))))
+                                        _text(spec["holds"]), self.position(where + ("holds",)), where + ("holds",)))
         return invariants
 
     def check_rule_ids(self) -> None:
@@ -1093,7 +1102,7 @@ class Builder:
                 provided = (lambda V, D, c=code: c in V["claim.documents"])
             message = spec.get("message") or f"Document needed: {code}."
             documents.append(DocumentRule(doc_id, code, spec["clause"], message, applies, provided,
-                                          self.position(where + ("when",), where), self.next_rank()))
+                                          self.position(where + ("when",), where), self.next_rank(), where))
         return documents
 
     def build_settlement(self, benefits: Benefits | None) -> Settlement | None:
@@ -1127,7 +1136,7 @@ class Builder:
             if kind is None:
                 return None
             return Settlement(kind.function, None, None, None, tuple(adjustments),
-                              {"kind": self.position(where + ("kind",))})
+                              {"kind": self.position(where + ("kind",))}, path=where)
         settlement = self.settlement_of(spec, where)
         if settlement is None or kind is None:
             return None
@@ -1165,11 +1174,12 @@ class Builder:
                 return None
             personal = any(T.reads_any(site.typed, self.personal) for path, site in self.sites.items()
                            if path[:len(where) + 1] == where + ("steps",) and site.typed is not None)
-            return Settlement(None, None, None, depreciation, tuple(adjustments), positions, steps, personal)
+            return Settlement(None, None, None, depreciation, tuple(adjustments), positions, steps, personal, where)
         parts = [self.compiled(where + (name,)) for name in ("payout", "excess")]
         if None in parts:
             return None
-        return Settlement(None, parts[0].function, parts[1].function, depreciation, tuple(adjustments), positions)
+        return Settlement(None, parts[0].function, parts[1].function, depreciation, tuple(adjustments), positions,
+                          path=where)
 
     def build_steps(self, steps: list, where: tuple) -> tuple[Step, ...] | None:
         built = []
@@ -1211,7 +1221,7 @@ class Builder:
                         failed = True
                         continue
                     groups.append(Group(of.function, cap.function, group_reason, _text(group["limit"]),
-                                        self.position(path + ("groups", number, "limit"))))
+                                        self.position(path + ("groups", number, "limit")), path + ("groups", number)))
                 if items is None or inner is None or not spec.get("steps"):
                     failed = True
                     continue
@@ -1222,14 +1232,14 @@ class Builder:
                     continue
                 built.append(Step("each", None, when.function if when else None, reason, _text(spec["each"]),
                                   self.position(path + ("each",)), items.function, _text(spec["each"]), inner,
-                                  tuple(groups)))
+                                  tuple(groups), path))
                 continue
             value = self.compiled(path + (kind,))
             if value is None:
                 failed = True
                 continue
             built.append(Step(kind, value.function, when.function if when else None, reason, _text(spec[kind]),
-                              self.position(path + (kind,))))
+                              self.position(path + (kind,)), path=path))
         return None if failed else tuple(built)
 
     def step_reason(self, path: tuple, spec: dict, kind: str) -> Rule | None:
@@ -1288,7 +1298,8 @@ class Builder:
                 if compiled is None:
                     continue
                 shared[name].append(Rule(rule_id, "refusals", rule["clause"], rule["message"], compiled.function,
-                                         _text(rule["sections"][name]), compiled.reads, self.position(path), rank))
+                                         _text(rule["sections"][name]), compiled.reads, self.position(path), rank,
+                                         path))
         built = []
         for name, section in sections.items():
             base = ("benefits", "sections", name)

@@ -122,7 +122,7 @@ def _decide(product: Product, values: dict, currency: str | None, claim_id: str 
             return _settle_sections(product, claim_id, currency, values, scope, trace, sections, refusals)
         return _settle(product, claim_id, currency, values, scope, trace)
     except CurrencyMismatch as error:
-        raise _currency_error(error, _step(scope.at, with_position=False), claim_id) from None
+        raise _currency_error(error, _step(scope.at, with_position=False), claim_id, values) from None
     except EvaluationError as error:
         raise ClaimError(E.EVALUATION_ERROR, f"{_step(scope.at, error.where)}: {error.message}", None,
                          claim_id) from None
@@ -358,10 +358,12 @@ def _refusal(product, claim_id, currency, outcome, rules, missing, trace, lines=
                     tuple(rule.reason() for rule in rules), missing, trace, lines)
 
 
-def _currency_error(error: CurrencyMismatch, step: str, claim_id) -> ClaimError:
+def _currency_error(error: CurrencyMismatch, step: str, claim_id, values: dict) -> ClaimError:
+    """The claim's money (all of it in one currency) meets a product amount in another: named by
+    the claim's first amount, as the claim lists its fields."""
     left, right = error.left, error.right
     claim_side, product_side = (left, right) if left.source else (right, left)
-    path = claim_side.source if claim_side.source and claim_side.source != "claim" else None
+    path = next((path for path, value in values.items() if isinstance(value, Money)), None)
     what = f"{path} is in {claim_side.currency}" if path else f"the claim is in {claim_side.currency}"
     return ClaimError(E.CLAIM_CURRENCY_MISMATCH,
                       f"{what}, but {step} uses an amount in {product_side.currency} ({product_side}); "
