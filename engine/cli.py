@@ -210,6 +210,18 @@ def _existing_paths(paths: list[str], stderr: TextIO) -> list[str] | None:
     return paths
 
 
+# GitHub's workflow commands (`::error file=F,line=L::MESSAGE`) end at a line end and split their
+# properties at `,` and `::`: a file name or message holding one could end the annotation and
+# start a command of its own (`::set-output`, `::add-mask`), so they are escaped as GitHub's
+# runner unescapes them (actions/toolkit, command.ts: escapeData, escapeProperty).
+def _message(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    return _message(str(text)).replace(":", "%3A").replace(",", "%2C")
+
+
 def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
     paths = _existing_paths(args.paths, stderr)
     if paths is None:
@@ -223,8 +235,8 @@ def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
     elif args.format == "github":
         for p in problems:
             level = "error" if p.severity == "error" else "warning"
-            message = f"{p.code}: {p.message}".replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-            stdout.write(f"::{level} file={p.file},line={p.line},col={p.column},title={p.code}::{message}\n")
+            stdout.write(f"::{level} file={_property(p.file)},line={p.line},col={p.column},title={_property(p.code)}"
+                         f"::{_message(f'{p.code}: {p.message}')}\n")
     else:
         for p in problems:
             stdout.write(p.format() + "\n")
