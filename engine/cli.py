@@ -27,6 +27,12 @@ from .jsonio import dumps
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
+UNKEYED_LOG_WARNING = (
+    "policyconf: warning: --log without --log-key-env: the decision log's input hash is then a plain "
+    "SHA-256, which anyone who reads the log can test guesses against; a claim's fields with few possible "
+    "values (a VIN, a date of birth) can be guessed and confirmed. Set a key: --log-key-env VAR, where the "
+    "environment variable VAR holds the insurer's secret (kept outside the log).\n")
+
 
 class UsageError(Exception):
     pass
@@ -119,6 +125,8 @@ def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: StdinReader) -
             log_file = open(args.log, "a", encoding="utf-8")
         except OSError as error:
             raise UsageError(f"--log {args.log}: {error.strerror}") from None
+        if not key:
+            stderr.write(UNKEYED_LOG_WARNING)
         audit = AuditLog.to_stream(log_file, key or None)
         book = book.with_audit(audit)
     try:
