@@ -6,7 +6,8 @@ batch workers (JSON lines) and the HTTP service (bodies). What it guarantees, fo
 
 * numbers with a fraction are `Decimal`, never float; integers of more than 4,000 digits are
   refused before Python parses them;
-* NaN and infinities, and duplicate keys, are unreadable input, not values;
+* NaN and infinities, duplicate keys, and lone surrogates (`"\\ud800"`: valid JSON syntax, but no
+  character, so nothing could write it back out) are unreadable input, not values;
 * a JSON lines source is read line by line: a bad line is that line's error, named by its
   number (`claims.jsonl:3:17: invalid JSON: ...`), and the next line is still read; a line that
   is not UTF-8 is an error of that line only; a BOM at the start is dropped; U+2028 and U+2029
@@ -19,6 +20,7 @@ A source that cannot be read at all (no such file, a name that is not a claim fi
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any, Iterator
 
@@ -65,14 +67,63 @@ def _integer(text: str) -> int:
     return int(text)
 
 
+class LoneSurrogateError(ValueError):
+    """A string (or a key) that holds half of a UTF-16 surrogate pair: valid JSON syntax (`"\\ud800"`),
+    but no character, so no UTF-8 writer (stdout, the decision log, an HTTP response) can write it."""
+
+    def __init__(self, path: str, code_point: int, key: bool):
+        self.path = path
+        where = f"a key of {path}" if key else path
+        super().__init__(f"{where} holds a lone surrogate (\\u{code_point:04x}), which is not a character")
+
+
+# a \u escape in the surrogate range, or a surrogate itself (text decoded with surrogateescape)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MAX_SHOWN_PATH = 200
+
+
+def _lone_surrogate(value: Any, path: str) -> LoneSurrogateError | None:
+    """The first string or key of `value` holding a lone surrogate (a pair decodes to one character)."""
+    stack = [(value, path)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            found = _SURROGATE.search(value)
+            if found:
+                return LoneSurrogateError(path or "the claim", ord(found.group()), key=False)
+        elif isinstance(value, dict):
+            items = []
+            for key, item in value.items():
+                found = _SURROGATE.search(key)
+                if found:
+                    return LoneSurrogateError(path or "the claim", ord(found.group()), key=True)
+                items.append((item, _shown(f"{path}.{key}" if path else key)))
+            stack.extend(reversed(items))
+        elif isinstance(value, list):
+            stack.extend(reversed([(item, _shown(f"{path}[{i}]")) for i, item in enumerate(value)]))
+    return None
+
+
+def _shown(path: str) -> str:
+    return path if len(path) <= _MAX_SHOWN_PATH else path[:_MAX_SHOWN_PATH] + "..."
+
+
 def parse_json(text: str) -> Any:
     """JSON with exact decimals: numbers with a fraction become Decimal, never float.
 
     Raises ValueError (json.JSONDecodeError with a position, or our own words for NaN, a
-    duplicate key, an integer of thousands of digits) or RecursionError (nested too deeply).
+    duplicate key, an integer of thousands of digits, a lone surrogate: `LoneSurrogateError`)
+    or RecursionError (nested too deeply). The walk looking for a lone surrogate is only made
+    when the text has a `\\u` escape in the surrogate range (or a surrogate itself).
     """
-    return json.loads(text, parse_float=Decimal, parse_int=_integer, parse_constant=_reject_constant,
-                      object_pairs_hook=_no_duplicates)
+    value = json.loads(text, parse_float=Decimal, parse_int=_integer, parse_constant=_reject_constant,
+                       object_pairs_hook=_no_duplicates)
+    if ("\\u" in text and _SURROGATE_ESCAPE.search(text)) or (not text.isascii() and _SURROGATE.search(text)):
+        error = _lone_surrogate(value, "")
+        if error is not None:
+            raise error
+    return value
 
 
 # -- claims from files and standard input ---------------------------------------------------------
@@ -91,6 +142,8 @@ def _json_error(where: str, error: Exception) -> ClaimInput:
         return _unreadable(f"{where}:{error.lineno}:{error.colno}", f"invalid JSON: {error.msg}")
     if isinstance(error, RecursionError):
         return _unreadable(where, "invalid JSON: nested too deeply")
+    if isinstance(error, LoneSurrogateError):
+        return _unreadable(where, str(error))
     return _unreadable(where, f"invalid JSON: {error}")
 
 
@@ -156,6 +209,8 @@ def _sniff(text: str) -> str:
     try:
         parse_json(text)
         return "json"
+    except LoneSurrogateError:
+        return "json"                       # one document, whose error is that surrogate
     except (ValueError, RecursionError):
         pass
     lines = [line for line in text.split("\n") if line.strip()]
@@ -258,6 +313,8 @@ class StdinReader:
         if stripped.startswith("{") and stripped.endswith("}"):
             try:
                 return isinstance(parse_json(stripped), dict)
+            except LoneSurrogateError:
+                return True                 # an object (the line's error is its surrogate)
             except (ValueError, RecursionError):
                 return False
         return False
