@@ -12,6 +12,9 @@ batch workers (JSON lines) and the HTTP service (bodies). What it guarantees, fo
   number (`claims.jsonl:3:17: invalid JSON: ...`), and the next line is still read; a line that
   is not UTF-8 is an error of that line only; a BOM at the start is dropped; U+2028 and U+2029
   are characters inside a line, never line ends;
+* a line of more than `MAX_LINE_BYTES` (1 MiB, the HTTP service's limit for one claim) is that
+  line's error, read past in pieces of bounded size and never held whole: memory stays flat
+  whatever a line's length;
 * standard input is sniffed: a JSON document, JSON lines (streamed), or YAML.
 
 A source that cannot be read at all (no such file, a name that is not a claim file) raises
@@ -30,8 +33,11 @@ from .errors import ClaimError, ProductError
 from .yaml_reader import decode, load_document
 
 MAX_CLAIM_BYTES = 16 * 1024 * 1024      # a .json or .yaml claim file (a .jsonl file is read line by line)
+MAX_LINE_BYTES = 1024 * 1024            # a line of JSON lines, its final newline not counted (serve's MAX_BODY)
+_SKIP_PIECE = 1024 * 1024               # a line over the limit is read past in pieces of this size
 _MAX_DIGITS = 4000                      # an integer longer than this is refused, unparsed
 _BAD_UTF8 = "\x00not-utf8:"             # marks a line that was not UTF-8; the column follows
+_TOO_LONG = "\x00too-long"              # marks a line of more than MAX_LINE_BYTES, not read
 
 
 class ClaimFileError(Exception):
@@ -220,6 +226,8 @@ def _sniff(text: str) -> str:
 def _read_text(text: str, where: str, kind: str) -> Iterator[ClaimInput]:
     if kind == "jsonl":
         for number, line in enumerate(text.split("\n"), 1):     # not splitlines(): U+2028 is not a line end
+            if len(line) > MAX_LINE_BYTES // 4 and len(line.encode("utf-8", "surrogatepass")) > MAX_LINE_BYTES:
+                line = _TOO_LONG                                   # as when the lines are streamed
             item = jsonl_line(line, where, number)
             if item is not None:
                 yield item
@@ -243,6 +251,8 @@ def _read_text(text: str, where: str, kind: str) -> Iterator[ClaimInput]:
 # -- JSON lines ------------------------------------------------------------------------------------
 def jsonl_line(line: str, where: str, number: int) -> ClaimInput | None:
     """The claim on line `number` of `where`, or its error; None for a blank line (skipped)."""
+    if line.startswith(_TOO_LONG):
+        return _unreadable(f"{where}:{number}", f"line {number} is larger than {MAX_LINE_BYTES} bytes")
     line = line.rstrip("\r\n")
     if not line.strip():
         return None
@@ -267,6 +277,38 @@ def _decode_line(raw: bytes, number: int) -> str:
         return _BAD_UTF8 + str(error.start + 1)
 
 
+def _whole(raw) -> bool:
+    """Whether `raw`, read with readline(MAX_LINE_BYTES + 1), is a whole line (not one over the limit)."""
+    return len(raw) <= MAX_LINE_BYTES or raw.endswith(b"\n" if isinstance(raw, bytes) else "\n")
+
+
+def _skip_line(handle) -> None:
+    """Read past the rest of a line, a bounded piece at a time."""
+    newline = None
+    while True:
+        piece = handle.readline(_SKIP_PIECE)
+        if not piece:
+            return
+        newline = newline or (b"\n" if isinstance(piece, bytes) else "\n")
+        if piece.endswith(newline):
+            return
+
+
+def _bounded_lines(handle) -> Iterator:
+    """Each line of `handle` (bytes; text from a text stream, its limit then in characters), or
+    None for a line of more than MAX_LINE_BYTES: at most MAX_LINE_BYTES + 1 of it is ever held."""
+    while True:
+        raw = handle.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        if _whole(raw):
+            yield raw
+        else:
+            del raw
+            _skip_line(handle)
+            yield None
+
+
 def read_jsonl_file(path: str) -> Iterator[tuple[str, int, str]]:
     """(where, line number, text) for each line of a .jsonl file, read as bytes line by line."""
     try:
@@ -274,8 +316,8 @@ def read_jsonl_file(path: str) -> Iterator[tuple[str, int, str]]:
     except OSError as error:
         raise ClaimFileError(f"{path}: {error.strerror}") from None
     with handle:
-        for number, raw in enumerate(handle, 1):
-            yield path, number, _decode_line(raw, number)
+        for number, raw in enumerate(_bounded_lines(handle), 1):
+            yield path, number, _TOO_LONG if raw is None else _decode_line(raw, number)
 
 
 class StdinReader:
@@ -285,27 +327,40 @@ class StdinReader:
 
     def __init__(self, stream):
         self.source = getattr(stream, "buffer", None) or stream
-        self.peeked: list = []
+        self.peeked = None                  # the first line (or its first MAX_LINE_BYTES + 1), if peeked at
 
     def _decode(self, raw, number: int) -> str:
         if isinstance(raw, bytes):
             return _decode_line(raw, number)
         return raw.lstrip("\ufeff") if number == 1 else raw
 
-    def _raw(self):
-        peeked, self.peeked = self.peeked, []
-        yield from peeked
-        yield from self.source
+    def _lines(self) -> Iterator:
+        peeked, self.peeked = self.peeked, None
+        if peeked is not None:
+            if _whole(peeked):
+                yield peeked
+            else:
+                del peeked
+                _skip_line(self.source)
+                yield None
+        yield from _bounded_lines(self.source)
 
     def lines(self) -> Iterator[tuple[str, int, str]]:
-        """(where, line number, text) for each line."""
-        for number, raw in enumerate(self._raw(), 1):
-            yield "<stdin>", number, self._decode(raw, number)
+        """(where, line number, text) for each line; a line over MAX_LINE_BYTES is not read."""
+        for number, raw in enumerate(self._lines(), 1):
+            yield "<stdin>", number, _TOO_LONG if raw is None else self._decode(raw, number)
 
     def is_jsonl(self) -> bool:
-        """Peek at the first line: JSON lines (a whole object on it, or bytes that are not UTF-8) are streamed."""
-        first = self.source.readline()
-        self.peeked = [first] if first else []
+        """Peek at the first line: JSON lines (a whole object on it, or bytes that are not UTF-8) are streamed.
+
+        A first line over MAX_LINE_BYTES is JSON lines when it starts as an object (and that line's
+        error is its size); otherwise it begins a document, read whole."""
+        first = self.source.readline(MAX_LINE_BYTES + 1)
+        self.peeked = first if first else None
+        if first and not _whole(first):
+            if isinstance(first, bytes):
+                return first.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"{")
+            return first.removeprefix("\ufeff").lstrip().startswith("{")
         line = self._decode(first, 1)
         if line.startswith(_BAD_UTF8):
             return True
@@ -321,10 +376,12 @@ class StdinReader:
 
     def read_all(self) -> str:
         """Everything left, as text (ProductError with a position if it is not UTF-8)."""
-        parts = list(self._raw())
-        if parts and isinstance(parts[0], bytes):
-            return decode(b"".join(parts), "<stdin>")
-        return "".join(parts).lstrip("\ufeff")
+        peeked, self.peeked = self.peeked, None
+        rest = self.source.read()
+        data = rest if peeked is None else peeked + rest
+        if isinstance(data, bytes):
+            return decode(data, "<stdin>")
+        return data.lstrip("\ufeff")
 
 
 # -- each claim to its decision or its error object -------------------------------------------------
