@@ -21,7 +21,8 @@ from . import batch
 from .audit import AuditLog
 from .loader import load
 from .product_book import ProductBook, load_products
-from .claim_reader import ClaimFileError, StdinReader, decide_claim, jsonl_line, read_claims, read_jsonl_file
+from .claim_reader import (ClaimFileError, StdinReader, claim_file_kind, decide_claim, jsonl_line, read_claims,
+                           read_jsonl_file)
 from .errors import ProductError
 from .jsonio import dumps
 
@@ -136,14 +137,64 @@ def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: StdinReader) -
             log_file.close()
 
 
+class _JsonDocument:
+    """`--format json`, written as the claims are decided, never held: an array of decisions (and
+    error objects), `json.dumps(results, indent=2)` to the byte, or the one object itself when the
+    input is one claim file (not .jsonl) holding one claim. Only the first result is held, until
+    a second one says that the document is an array."""
+
+    def __init__(self, write, may_be_one: bool):
+        self.write = write
+        self.may_be_one = may_be_one
+        self.held: str | None = None
+        self.written = 0
+
+    def add(self, result: dict) -> None:
+        text = dumps(result, indent=2)
+        if self.may_be_one and self.held is None and not self.written:
+            self.held = text
+            return
+        if self.held is not None:
+            self._element(self.held)
+            self.held = None
+        self._element(text)
+
+    def _element(self, text: str) -> None:
+        self.write(("[\n  " if not self.written else ",\n  ") + text.replace("\n", "\n  "))
+        self.written += 1
+
+    def close(self) -> None:
+        if self.held is not None:
+            self.write(self.held + "\n")
+        else:
+            self.write("\n]\n" if self.written else "[]\n")
+
+
+def _check_sources(paths: list[str]) -> None:
+    """Every claim source can be opened (ClaimFileError if not): checked before a document is begun,
+    so that a missing second file leaves stdout empty rather than half an array."""
+    for path in paths:
+        if path == "-":
+            continue
+        if claim_file_kind(path) is None:
+            raise ClaimFileError(f"{path}: not a claim file (expected .json, .jsonl, .yaml or -)")
+        try:
+            open(path, "rb").close()
+        except OSError as error:
+            raise ClaimFileError(f"{path}: {error.strerror}") from None
+
+
 def _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, stdin) -> int:
-    results: list[dict] = []
     summary = batch.Summary()
     single = len(args.claims) == 1
+    document = None
     sizes = sum(os.path.getsize(p) for p in args.claims if p != "-" and _is_batch(p) and os.path.isfile(p))
     progress = batch.Progress(stderr, sizes or None)
     done_bytes = 0
     try:
+        if fmt == "json":
+            _check_sources(args.claims)
+            document = _JsonDocument(stdout.write, single and not _is_batch(args.claims[0]))
         for path in args.claims:
             stdin_lines = path == "-" and stdin.is_jsonl()
             if render is not None and (_is_batch(path) or stdin_lines):
@@ -170,16 +221,15 @@ def _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, st
                 if render is not None:
                     stdout.write(render(result))
                 else:
-                    results.append(result)
+                    document.add(result)
     except (UsageError, ClaimFileError) as error:
         progress.close()
         stdout.flush()
         stderr.write(f"policyconf: {error}\n")
         return EXIT_USAGE
     progress.close()
-    if fmt == "json":
-        document = results[0] if single and len(results) == 1 and not _is_batch(args.claims[0]) else results
-        stdout.write(dumps(document, indent=2) + "\n")
+    if document is not None:
+        document.close()
     if summary.claims > 1:
         stderr.write(f"policyconf: {summary.text()}\n")
     if summary.errors:

@@ -42,17 +42,18 @@ class Finished:
 
 
 def run(argv: list[str], *, stdin: bytes | str | os.PathLike | None = None, timeout: float = 30,
-        env: dict | None = None) -> Finished:
+        env: dict | None = None, stdout: os.PathLike | None = None) -> Finished:
     """Run `argv` to its end (killed, and the test failed, after `timeout` seconds).
 
-    `stdin` is bytes, or a path to a file to read it from (a large input need not be in memory).
+    `stdin` is bytes or text, or a path to a file to read it from (a large input need not be in
+    memory); with `stdout` (a path) the output is left in that file, not read back.
     """
     with tempfile.TemporaryDirectory() as folder:
         folder = pathlib.Path(folder)
         if isinstance(stdin, (bytes, str)):
             (folder / "stdin").write_bytes(stdin.encode() if isinstance(stdin, str) else stdin)
             stdin = folder / "stdin"
-        with open(stdin or os.devnull, "rb") as source, open(folder / "out", "wb") as out, \
+        with open(stdin or os.devnull, "rb") as source, open(stdout or folder / "out", "wb") as out, \
                 open(folder / "err", "wb") as err:
             start = time.monotonic()
             process = subprocess.Popen(argv, stdin=source, stdout=out, stderr=err, start_new_session=True,
@@ -74,11 +75,12 @@ def run(argv: list[str], *, stdin: bytes | str | os.PathLike | None = None, time
         if process.returncode < 0:
             pytest.fail(f"killed by {signal.Signals(-process.returncode).name}; stderr: {stderr[-1500:]}")
         assert "Traceback" not in stderr, "crashed:\n" + stderr[:1500] + "\n...\n" + stderr[-1500:]
-        return Finished(process.returncode, (folder / "out").read_bytes(), stderr, usage.ru_maxrss * 1024, seconds)
+        output = b"" if stdout else (folder / "out").read_bytes()
+        return Finished(process.returncode, output, stderr, usage.ru_maxrss * 1024, seconds)
 
 
 def evaluate(*args: str, stdin: bytes | str | os.PathLike | None = None, fmt: str = "jsonl",
-             timeout: float = 30) -> Finished:
+             timeout: float = 30, stdout: os.PathLike | None = None) -> Finished:
     """`policyconf evaluate --products <fixtures> --format FMT ARGS...` in a subprocess."""
     return run([str(SCRIPT), "evaluate", "--products", str(PRODUCTS), "--format", fmt, *args], stdin=stdin,
-               timeout=timeout)
+               timeout=timeout, stdout=stdout)
