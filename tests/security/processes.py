@@ -2,9 +2,12 @@
 runs it: its exit status, stdout, stderr, its peak memory, and a hard timeout.
 
 Used by the tests of hostile text, flat memory and lost workers. stdout and stderr go to files
-(a pipe would need draining while the process runs); the peak RSS is the process's own, from
-`os.wait4` (RUSAGE_CHILDREN would be the largest child of the whole test session), and it
-includes the largest of the processes it waited for (its batch workers).
+(a pipe would need draining while the process runs). The peak RSS is measured by a small Python
+process that starts the command and reports its RUSAGE_CHILDREN: not by the test process
+itself, because Linux counts in a child's peak the peak of the process it was forked from (the
+test session, hundreds of megabytes after a while), and RUSAGE_CHILDREN of the session would be
+its largest child so far. It includes the largest of the processes the command waited for (its
+batch workers).
 """
 from __future__ import annotations
 
@@ -24,6 +27,13 @@ from conftest import PRODUCTS
 
 PYTHON = sys.executable
 SCRIPT = pathlib.Path(sys.executable).parent / "policyconf"
+
+MEASURED = """
+import json, resource, subprocess, sys
+status = subprocess.call(sys.argv[2:])
+with open(sys.argv[1], "w") as report:
+    json.dump({"status": status, "peak_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}, report)
+"""
 
 
 @dataclasses.dataclass
@@ -56,27 +66,24 @@ def run(argv: list[str], *, stdin: bytes | str | os.PathLike | None = None, time
         with open(stdin or os.devnull, "rb") as source, open(stdout or folder / "out", "wb") as out, \
                 open(folder / "err", "wb") as err:
             start = time.monotonic()
-            process = subprocess.Popen(argv, stdin=source, stdout=out, stderr=err, start_new_session=True,
+            process = subprocess.Popen([PYTHON, "-c", MEASURED, str(folder / "report"), *map(str, argv)],
+                                       stdin=source, stdout=out, stderr=err, start_new_session=True,
                                        env=None if env is None else {**os.environ, **env})
-            while True:
-                pid, wait_status, usage = os.wait4(process.pid, os.WNOHANG)
-                if pid:
-                    break
-                if time.monotonic() - start > timeout:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    os.wait4(process.pid, 0)
-                    process.returncode = -9                 # reaped here, not by Popen
-                    pytest.fail(f"{' '.join(map(str, argv))[:300]} ran longer than {timeout} s "
-                                f"(stderr: {(folder / 'err').read_text(errors='replace')[-1000:]})")
-                time.sleep(0.01)
-            process.returncode = os.waitstatus_to_exitcode(wait_status)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                pytest.fail(f"{' '.join(map(str, argv))[:300]} ran longer than {timeout} s "
+                            f"(stderr: {(folder / 'err').read_text(errors='replace')[-1000:]})")
             seconds = time.monotonic() - start
         stderr = (folder / "err").read_text(encoding="utf-8", errors="replace")
-        if process.returncode < 0:
-            pytest.fail(f"killed by {signal.Signals(-process.returncode).name}; stderr: {stderr[-1500:]}")
+        report = json.loads((folder / "report").read_text())
+        if report["status"] < 0:
+            pytest.fail(f"killed by {signal.Signals(-report['status']).name}; stderr: {stderr[-1500:]}")
         assert "Traceback" not in stderr, "crashed:\n" + stderr[:1500] + "\n...\n" + stderr[-1500:]
         output = b"" if stdout else (folder / "out").read_bytes()
-        return Finished(process.returncode, output, stderr, usage.ru_maxrss * 1024, seconds)
+        return Finished(report["status"], output, stderr, report["peak_rss"], seconds)
 
 
 def evaluate(*args: str, stdin: bytes | str | os.PathLike | None = None, fmt: str = "jsonl",
