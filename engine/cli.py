@@ -23,6 +23,7 @@ from .loader import load
 from .product_book import ProductBook, load_products
 from .claim_reader import (ClaimFileError, StdinReader, claim_file_kind, decide_claim, jsonl_line, read_claims,
                            read_jsonl_file)
+from . import errors as E
 from .errors import ProductError
 from .jsonio import dumps
 
@@ -234,7 +235,32 @@ def _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, st
         stderr.write(f"policyconf: {summary.text()}\n")
     if summary.errors:
         stderr.write(f"policyconf: {summary.errors} claim{'s' if summary.errors != 1 else ''} rejected as invalid input\n")
+    if summary.retried:
+        stderr.write(f"policyconf: a worker process died (killed, or out of memory): {summary.retried:,} line{'s' if summary.retried != 1 else ''} "
+                     "in flight were decided again, each on its own in a fresh worker\n")
+    if summary.lost:
+        stderr.write(f"policyconf: lost, their worker dying again, each with a {E.BATCH_WORKER_LOST} error in its "
+                     f"place: {_line_ranges(summary.lost)}\n")
+        return EXIT_USAGE
     return EXIT_PROBLEMS if summary.errors else EXIT_OK
+
+
+def _line_ranges(lines: list[tuple[str, int]]) -> str:
+    """`claims.jsonl lines 7, 1200-1203; <stdin> line 2`: input lines, by source, runs as ranges."""
+    by_source: dict[str, list[int]] = {}
+    for where, number in lines:
+        by_source.setdefault(where, []).append(number)
+    parts = []
+    for where, numbers in by_source.items():
+        runs: list[list[int]] = []
+        for number in sorted(numbers):
+            if runs and number == runs[-1][1] + 1:
+                runs[-1][1] = number
+            else:
+                runs.append([number, number])
+        text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+        parts.append(f"{where} line{'s' if len(numbers) > 1 else ''} {text}")
+    return "; ".join(parts)
 
 
 class _ByteCounter:
