@@ -21,11 +21,19 @@ from . import batch
 from .audit import AuditLog
 from .loader import load
 from .product_book import ProductBook, load_products
-from .claim_reader import ClaimFileError, StdinReader, decide_claim, jsonl_line, read_claims, read_jsonl_file
+from .claim_reader import (ClaimFileError, StdinReader, claim_file_kind, decide_claim, jsonl_line, read_claims,
+                           read_jsonl_file)
+from . import errors as E
 from .errors import ProductError
 from .jsonio import dumps
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+UNKEYED_LOG_WARNING = (
+    "policyconf: warning: --log without --log-key-env: the decision log's input hash is then a plain "
+    "SHA-256, which anyone who reads the log can test guesses against; a claim's fields with few possible "
+    "values (a VIN, a date of birth) can be guessed and confirmed. Set a key: --log-key-env VAR, where the "
+    "environment variable VAR holds the insurer's secret (kept outside the log).\n")
 
 
 class UsageError(Exception):
@@ -119,6 +127,8 @@ def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: StdinReader) -
             log_file = open(args.log, "a", encoding="utf-8")
         except OSError as error:
             raise UsageError(f"--log {args.log}: {error.strerror}") from None
+        if not key:
+            stderr.write(UNKEYED_LOG_WARNING)
         audit = AuditLog.to_stream(log_file, key or None)
         book = book.with_audit(audit)
     try:
@@ -128,14 +138,64 @@ def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: StdinReader) -
             log_file.close()
 
 
+class _JsonDocument:
+    """`--format json`, written as the claims are decided, never held: an array of decisions (and
+    error objects), `json.dumps(results, indent=2)` to the byte, or the one object itself when the
+    input is one claim file (not .jsonl) holding one claim. Only the first result is held, until
+    a second one says that the document is an array."""
+
+    def __init__(self, write, may_be_one: bool):
+        self.write = write
+        self.may_be_one = may_be_one
+        self.held: str | None = None
+        self.written = 0
+
+    def add(self, result: dict) -> None:
+        text = dumps(result, indent=2)
+        if self.may_be_one and self.held is None and not self.written:
+            self.held = text
+            return
+        if self.held is not None:
+            self._element(self.held)
+            self.held = None
+        self._element(text)
+
+    def _element(self, text: str) -> None:
+        self.write(("[\n  " if not self.written else ",\n  ") + text.replace("\n", "\n  "))
+        self.written += 1
+
+    def close(self) -> None:
+        if self.held is not None:
+            self.write(self.held + "\n")
+        else:
+            self.write("\n]\n" if self.written else "[]\n")
+
+
+def _check_sources(paths: list[str]) -> None:
+    """Every claim source can be opened (ClaimFileError if not): checked before a document is begun,
+    so that a missing second file leaves stdout empty rather than half an array."""
+    for path in paths:
+        if path == "-":
+            continue
+        if claim_file_kind(path) is None:
+            raise ClaimFileError(f"{path}: not a claim file (expected .json, .jsonl, .yaml or -)")
+        try:
+            open(path, "rb").close()
+        except OSError as error:
+            raise ClaimFileError(f"{path}: {error.strerror}") from None
+
+
 def _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, stdin) -> int:
-    results: list[dict] = []
     summary = batch.Summary()
     single = len(args.claims) == 1
+    document = None
     sizes = sum(os.path.getsize(p) for p in args.claims if p != "-" and _is_batch(p) and os.path.isfile(p))
     progress = batch.Progress(stderr, sizes or None)
     done_bytes = 0
     try:
+        if fmt == "json":
+            _check_sources(args.claims)
+            document = _JsonDocument(stdout.write, single and not _is_batch(args.claims[0]))
         for path in args.claims:
             stdin_lines = path == "-" and stdin.is_jsonl()
             if render is not None and (_is_batch(path) or stdin_lines):
@@ -162,21 +222,45 @@ def _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, st
                 if render is not None:
                     stdout.write(render(result))
                 else:
-                    results.append(result)
+                    document.add(result)
     except (UsageError, ClaimFileError) as error:
         progress.close()
         stdout.flush()
         stderr.write(f"policyconf: {error}\n")
         return EXIT_USAGE
     progress.close()
-    if fmt == "json":
-        document = results[0] if single and len(results) == 1 and not _is_batch(args.claims[0]) else results
-        stdout.write(dumps(document, indent=2) + "\n")
+    if document is not None:
+        document.close()
     if summary.claims > 1:
         stderr.write(f"policyconf: {summary.text()}\n")
     if summary.errors:
         stderr.write(f"policyconf: {summary.errors} claim{'s' if summary.errors != 1 else ''} rejected as invalid input\n")
+    if summary.retried:
+        stderr.write(f"policyconf: a worker process died (killed, or out of memory): {summary.retried:,} line{'s' if summary.retried != 1 else ''} "
+                     "in flight were decided again, each on its own in a fresh worker\n")
+    if summary.lost:
+        stderr.write(f"policyconf: lost, their worker dying again, each with a {E.BATCH_WORKER_LOST} error in its "
+                     f"place: {_line_ranges(summary.lost)}\n")
+        return EXIT_USAGE
     return EXIT_PROBLEMS if summary.errors else EXIT_OK
+
+
+def _line_ranges(lines: list[tuple[str, int]]) -> str:
+    """`claims.jsonl lines 7, 1200-1203; <stdin> line 2`: input lines, by source, runs as ranges."""
+    by_source: dict[str, list[int]] = {}
+    for where, number in lines:
+        by_source.setdefault(where, []).append(number)
+    parts = []
+    for where, numbers in by_source.items():
+        runs: list[list[int]] = []
+        for number in sorted(numbers):
+            if runs and number == runs[-1][1] + 1:
+                runs[-1][1] = number
+            else:
+                runs.append([number, number])
+        text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+        parts.append(f"{where} line{'s' if len(numbers) > 1 else ''} {text}")
+    return "; ".join(parts)
 
 
 class _ByteCounter:
@@ -210,6 +294,18 @@ def _existing_paths(paths: list[str], stderr: TextIO) -> list[str] | None:
     return paths
 
 
+# GitHub's workflow commands (`::error file=F,line=L::MESSAGE`) end at a line end and split their
+# properties at `,` and `::`: a file name or message holding one could end the annotation and
+# start a command of its own (`::set-output`, `::add-mask`), so they are escaped as GitHub's
+# runner unescapes them (actions/toolkit, command.ts: escapeData, escapeProperty).
+def _message(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    return _message(str(text)).replace(":", "%3A").replace(",", "%2C")
+
+
 def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
     paths = _existing_paths(args.paths, stderr)
     if paths is None:
@@ -223,8 +319,8 @@ def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
     elif args.format == "github":
         for p in problems:
             level = "error" if p.severity == "error" else "warning"
-            message = f"{p.code}: {p.message}".replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-            stdout.write(f"::{level} file={p.file},line={p.line},col={p.column},title={p.code}::{message}\n")
+            stdout.write(f"::{level} file={_property(p.file)},line={p.line},col={p.column},title={_property(p.code)}"
+                         f"::{_message(f'{p.code}: {p.message}')}\n")
     else:
         for p in problems:
             stdout.write(p.format() + "\n")

@@ -114,6 +114,9 @@ CLAIM_UNEXPECTED_FIELD = "claim.unexpected-field"
 CLAIM_DUPLICATE = "claim.duplicate-value"
 EVALUATION_ERROR = "evaluation.error"
 
+# -- stable codes: batches (policyconf evaluate of JSON lines) ---------------------
+BATCH_WORKER_LOST = "batch.worker-lost"      # the worker deciding a line died, and again when it was tried alone
+
 # -- stable codes: the HTTP service (policyconf serve) ---------------------------
 CLAIM_PRODUCT_MISMATCH = "claim.product-mismatch"
 REQUEST_NOT_FOUND = "request.not-found"
