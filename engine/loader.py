@@ -244,7 +244,7 @@ def _resolve(version: _Version, versions: dict[str, list[_Version]], failed: dic
             problems.append(version.document.problem(
                 path, E.PRODUCT_REDUNDANT_OVERRIDE, f"this changes nothing: {base_id} already has the same "
                 f"value at {'.'.join(str(p) for p in path)}", severity="warning"))
-        version.merged = merge_patch(inherited, patch)
+        version.merged = {**merge_patch(inherited, patch), "extends": base_id}   # the product says what it extends
         version.source = base.source.derive(inherited, patch, version.document)
         found = schema.check(version.merged, version.source)
         if found:

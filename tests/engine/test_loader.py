@@ -227,6 +227,7 @@ def test_extends_merges_and_overrides(tmp_path):
     claim = {"product": "gadget-plus", "item": {"price": {"amount": "100", "currency": "EUR"}},
              "claim": {"repair_cost": {"amount": "40.00", "currency": "EUR"}}}
     assert book.evaluate(claim).payout.to_dict() == {"amount": "35.00", "currency": "EUR"}
+    assert (book.product("gadget-plus").extends, book.product("gadget").extends) == ("gadget", None)
 
 
 def test_problem_in_derived_file_is_reported_there(tmp_path):
