@@ -478,3 +478,14 @@ def test_github_annotations_escape_properties_and_messages():
     from policyconf.engine.errors import annotation
     assert annotation("error", "a,b:c%.yaml", 3, "50% of\r\nit: a, b", title="x: y, z") == \
         "::error file=a%2Cb%3Ac%25.yaml,line=3,title=x%3A y%2C z::50%25 of%0D%0Ait: a, b"
+
+
+def test_update_leaves_a_case_it_cannot_write_down_failed(workspace):
+    file = workspace / "ad.tests.yaml"
+    file.write_text(SUITE.replace("expect: {outcome: approved, payout: 139.00 EUR}",
+                                  "expect: {outcome: declined, benefits: [{benefit: medical}]}"))
+    status, out, _ = run_cli(str(workspace), "--update")
+    assert status == 1
+    assert "expect: {outcome: declined, benefits: [{benefit: medical}]}" in file.read_text()
+    assert "ref.unknown-benefit: accidental-damage has no benefit sections" in out
+    assert out.splitlines()[-1] == "0 passed, 1 failed, 1 updated, 1 error"
