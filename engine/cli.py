@@ -2,7 +2,7 @@
 
     policyconf validate [PATH...]                  check product files
     policyconf evaluate [--products DIR] [--format text|json|jsonl] CLAIM...
-    policyconf test [PATH...] [--coverage] [--fail-under N]
+    policyconf test [PATH...] [--coverage] [--fail-under N] [-k PATTERN] [-x] [--update] [--format text|github]
 
 Exit status (contract §1): validate 0 valid, 1 problems found, 2 usage or I/O
 error; evaluate 0 when every claim got a decision, 1 when any claim was
@@ -294,18 +294,6 @@ def _existing_paths(paths: list[str], stderr: TextIO) -> list[str] | None:
     return paths
 
 
-# GitHub's workflow commands (`::error file=F,line=L::MESSAGE`) end at a line end and split their
-# properties at `,` and `::`: a file name or message holding one could end the annotation and
-# start a command of its own (`::set-output`, `::add-mask`), so they are escaped as GitHub's
-# runner unescapes them (actions/toolkit, command.ts: escapeData, escapeProperty).
-def _message(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _property(text: str) -> str:
-    return _message(str(text)).replace(":", "%3A").replace(",", "%2C")
-
-
 def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
     paths = _existing_paths(args.paths, stderr)
     if paths is None:
@@ -318,9 +306,7 @@ def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
                             "problems": [p.to_dict() for p in problems]}, indent=2) + "\n")
     elif args.format == "github":
         for p in problems:
-            level = "error" if p.severity == "error" else "warning"
-            stdout.write(f"::{level} file={_property(p.file)},line={p.line},col={p.column},title={_property(p.code)}"
-                         f"::{_message(f'{p.code}: {p.message}')}\n")
+            stdout.write(p.annotation() + "\n")
     else:
         for p in problems:
             stdout.write(p.format() + "\n")
@@ -341,17 +327,38 @@ def test_command(args, stdout: TextIO, stderr: TextIO) -> int:
     paths = _existing_paths(args.paths, stderr)
     if paths is None:
         return EXIT_USAGE
-    result = testing.run(paths, args.products)
-    if not result.results and not result.problems:
+    try:
+        select = testing.selector(args.select) if args.select is not None else None
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    result = testing.run(paths, args.products, select=select, first_failure=args.exitfirst, update=args.update)
+    if not result.results and not result.problems and not result.deselected:
         stderr.write(f"policyconf: no test files (*.tests.yaml) in {', '.join(paths)}\n")
         return EXIT_PROBLEMS
     testing.report(result, coverage=args.coverage or args.fail_under is not None,
-                   write=lambda line: stdout.write(line + "\n"))
-    ok = result.failed == 0 and not result.problems
-    if args.fail_under is not None and result.coverage_percent() < args.fail_under:
-        stdout.write(f"coverage {result.coverage_percent()}% is under --fail-under {args.fail_under}%\n")
-        ok = False
+                   write=lambda line: stdout.write(line + "\n"), colour=_colour(args.color, stdout),
+                   format=args.format, fail_under=args.fail_under)
+    ok = result.failed == 0 and not result.problems and not testing.under(result, args.fail_under)
     return EXIT_OK if ok else EXIT_PROBLEMS
+
+
+def _colour(choice: str, stdout: TextIO) -> bool:
+    """Colour on a terminal, unless NO_COLOR is set (https://no-color.org); never in a file or pipe."""
+    if choice != "auto":
+        return choice == "yes"
+    isatty = getattr(stdout, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _percentage(text: str) -> Decimal:
+    """--fail-under: a percentage from 0 to 100."""
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        value = None
+    if value is None or not value.is_finite() or not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be a percentage from 0 to 100, not {text!r}")
+    return value
 
 
 def verify_command(args, stdout: TextIO, stderr: TextIO) -> int:
@@ -423,7 +430,18 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--products", metavar="DIR", help="product directory (default: each test file's own)")
     test.add_argument("--coverage", action="store_true",
                       help="report which rules, events, documents, bands and table rows no case exercised")
-    test.add_argument("--fail-under", type=Decimal, metavar="N", help="fail when coverage is under N percent")
+    test.add_argument("--fail-under", type=_percentage, metavar="N",
+                      help="fail when coverage is under N percent (0 to 100)")
+    test.add_argument("-k", dest="select", metavar="PATTERN",
+                      help="run only the cases whose name, file or product contains PATTERN (any case); "
+                           "words combine with and, or, not: -k \"excess and not day 184\"")
+    test.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failing case")
+    test.add_argument("--update", action="store_true",
+                      help="rewrite the expectations of failing cases in their file, after a deliberate change")
+    test.add_argument("--format", choices=("text", "github"), default="text",
+                      help="text (default), or github (a workflow annotation per failing case)")
+    test.add_argument("--color", choices=("auto", "yes", "no"), default="auto",
+                      help="colour the report: auto (default: on a terminal, unless NO_COLOR is set), yes, no")
     verify = commands.add_parser("verify", help="check the products' invariants on generated claims")
     verify.add_argument("product_ids", nargs="*", metavar="PRODUCT", help="product ids (default: every product)")
     verify.add_argument("--products", default="products", metavar="DIR", help="product directory (default: products/)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterable
@@ -28,6 +29,7 @@ from .yaml_reader import Document, load_document, read_text
 PRODUCT_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".tests.yaml", ".tests.yml")
 _IDENTITY = ("id", "name", "version", "effective_from", "effective_until", "extends", "wording")
+_ID_LINE = re.compile(r"^id:[ \t]*[\"']?([^\s\"'#]+)", re.M)   # a top-level `id: ...`, for a file that did not load
 
 
 def product_files(paths: Iterable[str]) -> list[str]:
@@ -54,6 +56,8 @@ class _Version:
     source: Source | None = None
     product: Product | None = None
     resolving: bool = False
+    done: bool = False          # resolved (built, or failed): each version is resolved once
+    failed: bool = False        # it has errors of its own (or its base has): products extending it are not checked
 
 
 @dataclass
@@ -73,19 +77,23 @@ def load(paths: Iterable[str] | str) -> Loaded:
         paths = [os.fspath(paths)]
     problems: list[Problem] = []
     versions: dict[str, list[_Version]] = {}
+    failed: dict[str, str] = {}          # product id -> a file of it that did not load (YAML, schema)
     files = product_files(paths)
     for path in paths:
         if not os.path.exists(path):
             problems.append(Problem(path, 1, 1, E.FILE_UNREADABLE, "no such file or directory"))
     for file in files:
+        text = None
         try:
             text = read_text(file)
             document = load_document(text, file)
         except ProductError as error:
             problems.extend(error.problems)
+            failed.setdefault(_id_of_broken(file, text), file)
             continue
         data = document.data
         if not isinstance(data, dict):
+            failed.setdefault(_id_of_broken(file, text), file)
             problems.append(Problem(file, 1, 1, E.SCHEMA_TYPE, "a product file must be a mapping of keys "
                                     f"(id, name, version, ...), not {type(data).__name__ if data is not None else 'empty'}",
                                     source_line=document.line_text(1)))
@@ -93,6 +101,7 @@ def load(paths: Iterable[str] | str) -> Loaded:
         found = schema.check(data, document, patch="extends" in data)
         problems.extend(found)
         if found:
+            failed.setdefault(data["id"] if isinstance(data.get("id"), str) else _id_of_broken(file, text), file)
             continue
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         version = _Version(document, data, digest, date.fromisoformat(data["effective_from"]))
@@ -105,7 +114,7 @@ def load(paths: Iterable[str] | str) -> Loaded:
         problems.extend(_check_chain(product_id, chain))
     for chain in versions.values():
         for version in chain:
-            _resolve(version, versions, problems)
+            _resolve(version, versions, failed, problems, [])
     loaded = Loaded(problems=problems)
     for product_id, chain in versions.items():
         built = tuple(v.product for v in chain if v.product is not None)
@@ -126,8 +135,28 @@ def load(paths: Iterable[str] | str) -> Loaded:
                     "date"))
                 continue
             loaded.products[product_id] = built
-    loaded.problems.sort()
+    loaded.problems = _once(loaded.problems)
     return loaded
+
+
+def _id_of_broken(file: str, text: str | None) -> str:
+    """The product id of a file that did not load: its top-level `id:` line, else its file name."""
+    found = _ID_LINE.search(text) if text else None
+    if found:
+        return found.group(1)
+    name = os.path.basename(file)
+    return name.rsplit(".", 1)[0]
+
+
+def _once(problems: list[Problem]) -> list[Problem]:
+    """Sorted by position, each problem once (a problem of a base is reported at its own line only)."""
+    seen, result = set(), []
+    for problem in sorted(problems):
+        key = (problem.file, problem.line, problem.column, problem.severity, problem.code, problem.message)
+        if key not in seen:
+            seen.add(key)
+            result.append(problem)
+    return result
 
 
 def _check_chain(product_id: str, chain: list[_Version]) -> list[Problem]:
@@ -153,9 +182,15 @@ def _check_chain(product_id: str, chain: list[_Version]) -> list[Problem]:
     return problems
 
 
-def _resolve(version: _Version, versions: dict[str, list[_Version]], problems: list[Problem]) -> None:
-    """Merge `extends`, then build.  Bases are resolved first; cycles are reported."""
-    if version.product is not None or version.merged is not None:
+def _resolve(version: _Version, versions: dict[str, list[_Version]], failed: dict[str, str],
+             problems: list[Problem], resolving: list[_Version]) -> None:
+    """Merge `extends`, then build.  Bases are resolved first, each version once.
+
+    A cycle is reported at the `extends` of each product in it; a product whose base has errors
+    is not checked (one problem, at its `extends`), so that the base's problems are reported once,
+    at the base's lines, never again through every product that extends it.
+    """
+    if version.done:
         return
     data = version.data
     base_id = data.get("extends")
@@ -163,27 +198,45 @@ def _resolve(version: _Version, versions: dict[str, list[_Version]], problems: l
         version.merged, version.source = data, Source(version.document)
     else:
         if version.resolving:
-            problems.append(version.document.problem(("extends",), E.REF_EXTENDS_CYCLE,
-                                                     f"'{data['id']}' extends itself (through '{base_id}')"))
+            for member in resolving[next(i for i, v in enumerate(resolving) if v is version):]:
+                member.done = member.failed = True
+                problems.append(member.document.problem(
+                    ("extends",), E.REF_EXTENDS_CYCLE,
+                    f"'{member.data['id']}' extends itself (through '{member.data['extends']}')"))
+            return
+        if base_id in failed:
+            version.done = version.failed = True
+            problems.append(version.document.problem(("extends",), E.REF_BASE_HAS_ERRORS,
+                                                     f"not checked: its base {base_id} has errors"))
             return
         chain = versions.get(base_id)
         if not chain:
+            version.done = version.failed = True
             problems.append(version.document.problem(("extends",), E.REF_UNKNOWN_PRODUCT,
                                                      f"extends unknown product '{base_id}'"
                                                      + suggest(base_id, versions)))
             return
         base = version_on(chain, version.effective_from)
         if base is None:
+            version.done = version.failed = True
             problems.append(version.document.problem(
                 ("extends",), E.REF_UNKNOWN_PRODUCT, f"no version of '{base_id}' is in effect on "
                 f"{version.effective_from}"))
             return
         version.resolving = True
+        resolving.append(version)
         try:
-            _resolve(base, versions, problems)
+            _resolve(base, versions, failed, problems, resolving)
         finally:
             version.resolving = False
-        if base.merged is None:         # the base failed, or the cycle was reported
+            resolving.pop()
+        if version.done:                # a cycle through this version was reported
+            return
+        version.done = True
+        if base.failed:
+            version.failed = True
+            problems.append(version.document.problem(("extends",), E.REF_BASE_HAS_ERRORS,
+                                                     f"not checked: its base {base_id} has errors"))
             return
         patch = {k: v for k, v in data.items() if k not in ("extends",)}
         inherited = {k: v for k, v in base.merged.items() if k not in _IDENTITY}
@@ -191,16 +244,19 @@ def _resolve(version: _Version, versions: dict[str, list[_Version]], problems: l
             problems.append(version.document.problem(
                 path, E.PRODUCT_REDUNDANT_OVERRIDE, f"this changes nothing: {base_id} already has the same "
                 f"value at {'.'.join(str(p) for p in path)}", severity="warning"))
-        version.merged = merge_patch(inherited, patch)
+        version.merged = {**merge_patch(inherited, patch), "extends": base_id}   # the product says what it extends
         version.source = base.source.derive(inherited, patch, version.document)
         found = schema.check(version.merged, version.source)
         if found:
             problems.extend(found)
+            version.failed = True
             return
         version.digest = hashlib.sha256((base.digest + version.digest).encode()).hexdigest()
+    version.done = True
     builder = Builder(version.merged, version.source, version.digest)
     product = builder.build()
     problems.extend(builder.problems)
+    version.failed = any(p.severity == "error" for p in builder.problems)
     version.product = product
 
 

@@ -121,9 +121,9 @@ def _calendar_dates(data, document) -> list[Problem]:
     return found
 
 
-def _describe(error, path, document):
+def _describe(error, path, document, whole: str = "the product"):
     validator = error.validator
-    where = ".".join(str(p) for p in path) or "the product"
+    where = ".".join(str(p) for p in path) or whole
     if validator == "additionalProperties":
         allowed = list(error.schema.get("properties", {}))
         for key in error.instance:
@@ -172,6 +172,7 @@ def _pattern_hint(error) -> str:
         "^[a-z_][a-zA-Z0-9_]*$": "a name: letters, digits and _, starting lower-case",
         "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "a date, YYYY-MM-DD",
         "^[A-Z]{3}$": "an ISO 4217 currency code, e.g. EUR",
+        "^[0-9]+(\\.[0-9]+)? [A-Z]{3}$": "an amount and its currency, e.g. 129.00 EUR",
     }
     for key, text in hints.items():
         if key == pattern:
