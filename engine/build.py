@@ -39,6 +39,7 @@ from ..dsl.parser import parse
 from ..dsl.values import Band, BandSchedule, LookupTable, Money
 
 from . import errors as E
+from . import lint
 from .claim_validator import ClaimValidator
 from .decision import OUTCOMES
 from .errors import ClaimError, Problem
@@ -148,6 +149,7 @@ class Builder:
         self.check_rule_ids()
         fields = self.finish_fields(declared, events)
         version_date = self.check_version_date(declared)
+        self.check_unguarded_reads(declared)
         if not currencies:
             self.problem(("id",), E.SCHEMA_MISSING_KEY, "the product declares no `currencies`")
         if any(p.severity == "error" for p in self.problems):
@@ -168,6 +170,11 @@ class Builder:
             tables=dict(self.named), invariants=tuple(invariants), literals=frozenset(self.literals),
             zeros={code: Money(Decimal(0), code).rounded() for code in currencies if code in MINOR_UNITS},
             version_date=version_date, benefits=benefits, settlement_kinds=self.settlement_kinds())
+
+    # -- the checks that catch the mistakes that cost money (engine.lint) ---------------
+    def check_unguarded_reads(self, declared: dict[str, dict]) -> None:
+        """A field that may be absent, read where nothing guarantees it is there (flow typing)."""
+        lint.unguarded_reads(self, declared)
 
     def settlement_kinds(self) -> frozenset[str]:
         site = self.sites.get(("settlement", "kind"))

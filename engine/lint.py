@@ -1,0 +1,306 @@
+"""The checks of a built product that catch the mistakes that cost money (`Builder.check_*`).
+
+Each runs once every expression has been checked and folded, over the product's data and its
+typed ASTs, and reports through the builder (`Builder.problem`), at the offending key or inside
+the offending expression:
+
+* `unguarded_reads`: a field that may be absent, read where nothing guarantees it is there
+  (`expr.unguarded`), by flow typing (`dsl.presence`) with what each use of an expression
+  guarantees: the stage of the decision it is evaluated in (a document's `provided` once its
+  `when` holds, the settlement once every document is there, a benefit section only when it is
+  claimed...).
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING, Any
+
+from ..dsl import typed as T
+from ..dsl.errors import UNGUARDED
+from ..dsl.presence import Presence, equals, has, membership, negate, premises
+
+if TYPE_CHECKING:
+    from .build import Builder
+
+_DECLINING = ("eligibility", "exclusions", "conditions")
+
+
+# -- unguarded reads ------------------------------------------------------------------------
+def unguarded_reads(builder: "Builder", declared: dict[str, dict]) -> None:
+    definitions = {name: builder.definition_site(name).typed for name in builder._definition_names()
+                   if builder.definition_site(name) is not None and builder.definition_site(name).typed is not None
+                   and not builder.definition_site(name).failed}
+    presence = Presence(_presence_rules(builder, declared), definitions)
+    stages = _Stages(builder, presence)
+    for path, site in builder.sites.items():
+        if site.typed is None or site.failed or path[0] == "definitions":
+            continue
+        known = stages.known(path)
+        if known is None:
+            continue
+        facts, extra = known
+        try:
+            found = presence.unguarded(site.typed, facts, extra)
+        except RecursionError:               # nested too deeply to walk: a lint, not a load error
+            continue
+        _report_unguarded(builder, declared, site, found)
+
+
+def _presence_rules(builder: "Builder", declared: dict[str, dict]) -> list[tuple]:
+    """What makes each field that may be absent present: its `required_when` or `present_when`
+    condition (and its optional objects'), or, for a field of an optional object, the object."""
+    objects = [path for path, spec in declared.items() if spec.get("type") == "object" and _conditional(spec)]
+    rules = []
+    for path, info in builder.fields.items():
+        spec = declared.get(path)
+        if not info.may_be_absent or spec is None:
+            continue
+        outer = frozenset(has(obj) for obj in objects if path.startswith(obj + "."))
+        own = [option for option in ("required_when", "present_when") if option in spec]
+        for option in own:
+            site = builder.sites.get(("fields", path, option))
+            if site is not None and site.typed is not None and not site.failed:
+                for premise in premises(site.typed):
+                    rules.append((premise | outer, frozenset([has(path)])))
+        if not own and not spec.get("optional") and outer:
+            rules.append((outer, frozenset([has(path)])))
+    return rules
+
+
+def _conditional(spec: dict) -> bool:
+    return bool(spec.get("optional") or "required_when" in spec or "present_when" in spec)
+
+
+class _Stages:
+    """What each use of an expression guarantees: (facts known true, rules that hold there), from
+    the order the engine decides a claim in (`engine.evaluate`): every declining rule (and the
+    sections' refusals) first; then, when none declines, the documents; when none is missing, the
+    referrals; when none holds, the settlement. Invariants know the settlement's facts on the right
+    of `decision.outcome != "approved" or ...`."""
+
+    def __init__(self, builder: "Builder", presence: Presence):
+        self.builder = builder
+        self.presence = presence
+        data = builder.data
+        self.benefits = data.get("benefits") or None
+        self.sections = {name: section for name, section in ((self.benefits or {}).get("sections") or {}).items()
+                         if section is not None}
+        self.not_declined = frozenset().union(*(self.rule_false((part, rule_id), spec)
+                                                for part in _DECLINING
+                                                for rule_id, spec in (data.get(part) or {}).items() if spec))
+        facts, rules = self.documents(())
+        self.complete = (self.not_declined | facts, rules)
+        referred = frozenset().union(*(self.rule_false(("referrals", rule_id), spec)
+                                       for rule_id, spec in (data.get("referrals") or {}).items() if spec))
+        self.not_referred = referred
+        self.settle = (self.complete[0] | referred, self.complete[1])
+        self._section_cache: dict[str, dict[str, tuple]] = {}
+
+    # -- facts of conditions ---------------------------------------------------------
+    def typed(self, path: tuple) -> T.Expr | None:
+        site = self.builder.sites.get(path)
+        return site.typed if site is not None and site.typed is not None and not site.failed else None
+
+    def holds(self, path: tuple, value: bool = True) -> frozenset:
+        node = self.typed(path)
+        return self.presence.facts_when(node, value) if node is not None else frozenset()
+
+    def rule_true(self, where: tuple, spec: dict) -> frozenset:
+        """What is known where a rule's `unless` is evaluated: its circumstance and `when` hold."""
+        facts = frozenset([membership(spec["circumstance"], "claim.circumstances")]) \
+            if "circumstance" in spec else frozenset()
+        return facts | self.holds(where + ("when",)) if "when" in spec else facts
+
+    def rule_false(self, where: tuple, spec: dict) -> frozenset:
+        """What is known once a rule did not apply (only a rule of one condition says anything)."""
+        if "unless" in spec:
+            return frozenset()
+        if "when" in spec and "circumstance" not in spec:
+            return self.holds(where + ("when",), False)
+        if "circumstance" in spec and "when" not in spec:
+            return frozenset([negate(membership(spec["circumstance"], "claim.circumstances"))])
+        return frozenset()
+
+    def rule_site(self, where: tuple, spec: dict, key: str) -> frozenset:
+        """What a rule's own `when` (its circumstance holds) or `unless` (the rest holds) knows."""
+        if key == "unless":
+            return self.rule_true(where, spec)
+        return frozenset([membership(spec["circumstance"], "claim.circumstances")]) \
+            if "circumstance" in spec else frozenset()
+
+    def documents(self, base: tuple, before: frozenset = frozenset()) -> tuple[frozenset, tuple]:
+        """What is known once no document of `base` is missing: each one's `provided` (or its code in
+        claim.documents), and for one needed only `when`, a rule: its `when` makes it provided."""
+        facts, rules = set(), []
+        for doc_id, spec in (self.builder._get(base + ("documents",)) or {}).items():
+            if not spec:
+                continue
+            where = base + ("documents", doc_id)
+            if "provided" in spec:
+                provided = self.holds(where + ("provided",))
+            else:
+                provided = frozenset([membership(spec["document"], "claim.documents")])
+            if "when" in spec:
+                node = self.typed(where + ("when",))
+                if node is not None:
+                    rules += [(premise, provided) for premise in self.presence.premises(node)]
+            else:
+                facts |= provided
+        return frozenset(facts), tuple(rules)
+
+    # -- benefit sections ---------------------------------------------------------------
+    def section(self, name: str) -> dict[str, tuple]:
+        """Per stage of one section: claimed (its refusals), open (its documents), complete (its
+        referrals), settle (its settlement)."""
+        if name in self._section_cache:
+            return self._section_cache[name]
+        claimed = frozenset([membership(name, self.benefits["claimed"])]) if self.benefits else frozenset()
+        base = ("benefits", "sections", name)
+        section = self.sections.get(name) or {}
+        refused = set()
+        for rule_id, spec in (section.get("refusals") or {}).items():
+            if spec:
+                refused |= self.rule_false(base + ("refusals", rule_id), spec)
+        for rule_id, spec in ((self.benefits or {}).get("refusals") or {}).items():
+            if spec and name in (spec.get("sections") or {}):
+                refused |= self.holds(("benefits", "refusals", rule_id, "sections", name), False)
+        open_ = self.not_declined | claimed | refused
+        facts, rules = self.documents(base)
+        complete = (self.complete[0] | open_ | facts, self.complete[1] + rules)
+        referred = set()
+        for rule_id, spec in (section.get("referrals") or {}).items():
+            if spec:
+                referred |= self.rule_false(base + ("referrals", rule_id), spec)
+        stages = {"claimed": (claimed, ()), "open": (open_, ()), "complete": complete,
+                  "settle": (complete[0] | self.not_referred | referred, complete[1])}
+        self._section_cache[name] = stages
+        return stages
+
+    # -- a site ----------------------------------------------------------------------------
+    def known(self, path: tuple) -> tuple[frozenset, tuple] | None:
+        head = path[0]
+        if head == "fields":
+            return frozenset(), ()
+        if head in _DECLINING:
+            spec = self.builder._get(path[:2]) or {}
+            return self.rule_site(path[:2], spec, path[-1]), ()
+        if head == "referrals":
+            spec = self.builder._get(path[:2]) or {}
+            return self.complete[0] | self.rule_site(path[:2], spec, path[-1]), self.complete[1]
+        if head == "documents":
+            return self._document(path, self.not_declined), ()
+        if head == "invariants":
+            approved = equals(("decision", "outcome"), ("const", "approved"))
+            return frozenset(), ((frozenset([approved]), self.settle[0]),)
+        if head == "settlement":
+            return self._settlement(path, ("settlement",), self.settle)
+        if head == "benefits" and path[1] == "refusals":
+            return self.section(path[4])["claimed"]
+        if head == "benefits" and path[1] == "sections":
+            stages = self.section(path[2])
+            part = path[3]
+            if part == "refusals":
+                spec = self.builder._get(path[:5]) or {}
+                return stages["claimed"][0] | self.rule_site(path[:5], spec, path[-1]), ()
+            if part == "documents":
+                return self._document(path, stages["open"][0]), ()
+            if part == "referrals":
+                spec = self.builder._get(path[:5]) or {}
+                facts, rules = stages["complete"]
+                return facts | self.rule_site(path[:5], spec, path[-1]), rules
+            if part == "settlement":
+                return self._settlement(path, path[:4], stages["settle"])
+        return None
+
+    def _document(self, path: tuple, before: frozenset) -> frozenset:
+        if path[-1] == "provided":
+            return before | self.holds(path[:-1] + ("when",))
+        return before
+
+    def _settlement(self, path: tuple, root: tuple, stage: tuple) -> tuple[frozenset, tuple]:
+        facts, rules = stage
+        rest = path[len(root):]
+        if rest[:1] == ("adjustments",):
+            spec = self.builder._get(root + rest[:2]) or {}
+            return facts | self.rule_site(root + rest[:2], spec, rest[-1]), rules
+        steps = (self.builder._get(root) or {}).get("steps") or []
+        at = root
+        while rest[:1] == ("steps",) and len(rest) >= 3 and isinstance(rest[1], int) and rest[1] < len(steps):
+            step = steps[rest[1]] or {}
+            at = at + rest[:2]
+            rest = rest[2:]
+            if rest != ("when",) and "when" in step:
+                facts = facts | self.holds(at + ("when",))
+            steps = step.get("steps") or []
+        return facts, rules
+
+
+def _report_unguarded(builder: "Builder", declared: dict, site, found) -> None:
+    """One problem per read, or per use of a definition (naming each field it reads unguarded)."""
+    uses: dict[tuple, list] = {}
+    for read in found:
+        if not read.through:
+            why, guard = _why(declared, read)
+            builder.problem(site.path, UNGUARDED, f"{read.path} may be absent ({why}) and nothing here guarantees "
+                            f"it: guard the read, e.g. `{guard} and ...` or `if {guard} then ... else ...`",
+                            offset=(read.line, read.column))
+            continue
+        uses.setdefault((read.line, read.column, read.through[0]), []).append(read)
+    file = builder.source.file_of(site.path)
+    for (line, column, name), reads in uses.items():
+        shown = []
+        for read in reads[:3]:
+            inner = builder.definition_site(read.through[-1])
+            where = builder.source.position(inner.path, read.at) if inner is not None and read.at else None
+            at = "" if where is None else f" (line {where[1]})" if where[0] == file else \
+                f" ({os.path.basename(where[0])}:{where[1]})"
+            shown.append(f"{read.path}{at}")
+        if len(reads) > 3:
+            listed = f"{', '.join(shown)} and {len(reads) - 3} more"
+        else:
+            listed = " and ".join([", ".join(shown[:-1]), shown[-1]]) if len(shown) > 1 else shown[0]
+        chain = reads[0].through
+        via = f", through {', '.join(repr(d) for d in chain[1:])}" if len(chain) > 1 else ""
+        one = len(reads) == 1
+        why, guard = _why(declared, reads[0])
+        builder.problem(site.path, UNGUARDED,
+                        f"'{name}' reads {listed}{via}: {'it' if one else 'they'} may be absent ({why}) and nothing "
+                        f"guarantees {'it' if one else 'them'} where '{name}' is used here; guard this use, e.g. "
+                        f"`{guard} and ...`, or the read{'' if one else 's'} in '{chain[-1]}'", offset=(line, column))
+
+
+def _why(declared: dict, read) -> tuple[str, str]:
+    """(why the value may be absent, the guard to suggest)."""
+    path = read.path
+    if "[]." in path:
+        return "an optional item field", f"has({read.subject})"
+    spec = declared.get(path) or {}
+    reasons, guard = [], None
+    for option, phrase in (("required_when", "is required only when"), ("present_when", "is given only when")):
+        if option in spec:
+            condition = _text(spec[option])
+            reasons.append(f"it {phrase} {condition}")
+            guard = guard or (f"({condition})" if re.search(r"\b(or|if)\b", condition) else condition)
+    if spec.get("optional"):
+        reasons.append("it is optional")
+        guard = f"has({path})"
+    objects = [obj for obj in declared if path.startswith(obj + ".") and declared[obj].get("type") == "object"
+               and _conditional(declared[obj])]
+    for obj in sorted(objects, key=len):
+        spec = declared[obj]
+        if spec.get("optional"):
+            reasons.append(f"{obj} is optional")
+        for option, phrase in (("required_when", "is required only when"), ("present_when", "is given only when")):
+            if option in spec:
+                reasons.append(f"{obj} {phrase} {_text(spec[option])}")
+    if objects:         # its own has() guarantees its objects too; a condition of its own does not
+        guard = f"has({path})" if guard is not None else f"has({max(objects, key=len)})"
+    return "; ".join(reasons) or "it may be left out", guard
+
+
+def _text(value: Any) -> str:
+    return "true" if value is True else "false" if value is False else str(value)
+
+
+__all__ = ["unguarded_reads"]

@@ -1,0 +1,225 @@
+"""The checks that catch the mistakes that cost money (`engine.lint`), on small products.
+
+Each test writes a product and asserts the problems `load` finds (code, line, and what the
+message says); the corpus (`tests/corpus`) has the exact report of one case of each.
+"""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from policyconf import load
+
+TRIP = """\
+id: trip
+name: Trip cover
+version: "2025-01-01"
+effective_from: 2025-01-01
+currencies: [GBP]
+fields:
+  policy.purchased: {type: date}
+  claim.sections: {type: list, values: [medical, baggage], min_items: 1, unique: true}
+  claim.medical: {type: object, present_when: '"medical" in claim.sections'}
+  claim.medical.expenses: {type: money}
+  claim.medical.note: {type: text, optional: true}
+  claim.baggage: {type: object, present_when: '"baggage" in claim.sections'}
+  claim.baggage.value: {type: money}
+  claim.documents: {type: list, values: [report], default: []}
+definitions:
+  medical_costs: claim.medical.expenses
+eligibility:
+  late:
+    clause: "1"
+    message: Too late.
+    when: ELIGIBILITY
+benefits:
+  claimed: claim.sections
+  refusals:
+    tiny:
+      clause: "2"
+      message: Too small.
+      sections:
+        medical: claim.medical.expenses < 10.00 GBP
+        baggage: claim.baggage.value < 10.00 GBP
+  sections:
+    medical:
+      referrals:
+        large: {clause: "3", message: Large., when: medical_costs > 5000.00 GBP}
+      settlement:
+        steps:
+          - amount: claim.medical.expenses
+          - limit: 100.00 GBP
+            when: has(claim.medical.note) and claim.medical.note == "dental"
+    baggage:
+      settlement:
+        steps:
+          - amount: BAGGAGE
+settlement:
+  kind: cash
+invariants:
+  within-claimed:
+    message: At most what was claimed.
+    holds: INVARIANT
+"""
+
+
+def problems(tmp_path, text: str, **replace: str):
+    for key, value in replace.items():
+        text = text.replace(key, value)
+    (tmp_path / "product.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+    return [(p.code, p.line, p.message) for p in load(str(tmp_path)).problems]
+
+
+def line_of(text: str, fragment: str) -> int:
+    """The line of the product that holds `fragment` (after the replacements)."""
+    return next(number for number, line in enumerate(textwrap.dedent(text).splitlines(), 1) if fragment in line)
+
+
+def unguarded(tmp_path, text: str, **replace: str):
+    return [(line, message) for code, line, message in problems(tmp_path, text, **replace)
+            if code == "expr.unguarded"]
+
+
+TRIP_OK = dict(ELIGIBILITY="policy.purchased < 2025-01-01", BAGGAGE="claim.baggage.value",
+               INVARIANT="decision.payout >= 0")
+
+
+def test_a_section_reads_its_own_details_and_its_shared_refusal_too(tmp_path):
+    assert problems(tmp_path, TRIP, **TRIP_OK) == []
+
+
+def test_a_section_reading_another_sections_details_is_reported(tmp_path):
+    found = unguarded(tmp_path, TRIP, **{**TRIP_OK, "BAGGAGE": "claim.baggage.value + medical_costs"})
+    assert len(found) == 1
+    line, message = found[0]
+    assert line == line_of(TRIP, "- amount: BAGGAGE")
+    assert message.startswith(f"'medical_costs' reads claim.medical.expenses (line {line_of(TRIP, '  medical_costs')})")
+    assert 'claim.medical is given only when "medical" in claim.sections' in message
+    assert "`has(claim.medical) and ...`" in message
+
+
+def test_a_whole_claim_rule_reading_a_sections_details_is_reported(tmp_path):
+    found = unguarded(tmp_path, TRIP, **{**TRIP_OK, "ELIGIBILITY": "claim.baggage.value > 1000.00 GBP"})
+    assert [line for line, _ in found] == [line_of(TRIP, "when: ELIGIBILITY")]
+    assert found[0][1].startswith("claim.baggage.value may be absent (claim.baggage is given only when "
+                                  "\"baggage\" in claim.sections)")
+    guarded = 'has(claim.baggage) and claim.baggage.value > 1000.00 GBP'
+    assert unguarded(tmp_path, TRIP, **{**TRIP_OK, "ELIGIBILITY": guarded}) == []
+    by_section = '"baggage" in claim.sections and claim.baggage.value > 1000.00 GBP'
+    assert unguarded(tmp_path, TRIP, **{**TRIP_OK, "ELIGIBILITY": by_section}) == []
+
+
+def test_an_invariant_knows_what_an_approved_claims_settlement_knows_only_when_it_says_approved(tmp_path):
+    read = "claim.medical.expenses >= 0"
+    assert [line for line, _ in unguarded(tmp_path, TRIP, **{**TRIP_OK, "INVARIANT": read})] == [
+        line_of(TRIP, "holds: INVARIANT")]
+    guarded = f'decision.outcome != "approved" or has(claim.medical) and {read}'
+    assert unguarded(tmp_path, TRIP, **{**TRIP_OK, "INVARIANT": guarded}) == []
+
+
+REPLACEMENT = """\
+id: car
+name: Car cover
+version: "2025-01-01"
+effective_from: 2025-01-01
+currencies: [EUR]
+fields:
+  item.price: {type: money}
+  claim.motor_payout: {type: money}
+  claim.replacement: {type: object, optional: true}
+  claim.replacement.price: {type: money}
+  claim.replacement.fees: {type: money, optional: true}
+definitions:
+  fees: claim.replacement.fees
+  gap: max(0, claim.replacement.price - claim.motor_payout)
+documents:
+  replacement:
+    document: replacement
+    clause: "1"
+    message: Nothing is paid until the new car is bought.
+    DOCUMENT
+referrals:
+  dear:
+    clause: "2"
+    message: Dear.
+    when: REFERRAL
+settlement:
+  kind: replacement
+  steps:
+    - amount: gap
+    - adjust: FEES
+      when: STEP_WHEN
+invariants:
+  gap-within-price:
+    message: The gap is at most the new car's price.
+    holds: decision.outcome != "approved" or gap <= claim.replacement.price
+"""
+CAR_OK = dict(DOCUMENT="provided: has(claim.replacement)", REFERRAL="item.price > 100000.00 EUR",
+              FEES="amount + fees", STEP_WHEN="has(claim.replacement.fees)")
+
+
+def test_the_settlement_knows_what_the_documents_it_waited_for_say(tmp_path):
+    assert problems(tmp_path, REPLACEMENT, **CAR_OK) == []
+
+
+def test_a_document_needed_only_when_something_holds_guarantees_nothing_otherwise(tmp_path):
+    found = unguarded(tmp_path, REPLACEMENT, **{**CAR_OK, "DOCUMENT": "when: item.price > 0\n    provided: "
+                                                                     "has(claim.replacement)"})
+    # the step's gap, and the invariant's gap and its read of the price
+    lines = [line_of(REPLACEMENT, "- amount: gap") + 1, line_of(REPLACEMENT, "holds:") + 1]
+    assert [line for line, _ in found] == [lines[0], lines[1], lines[1]]
+    found = unguarded(tmp_path, REPLACEMENT, **{**CAR_OK, "DOCUMENT": "when: has(claim.replacement)\n    provided: "
+                                                                     "has(claim.replacement)"})
+    assert [line for line, _ in found] == [lines[0], lines[1], lines[1]]
+
+
+def test_a_referral_is_evaluated_once_every_document_is_there(tmp_path):
+    assert unguarded(tmp_path, REPLACEMENT, **{**CAR_OK, "REFERRAL": "gap > 50000.00 EUR"}) == []
+
+
+def test_a_steps_when_guards_its_value_and_an_optional_field_of_an_optional_object_needs_its_own_has(tmp_path):
+    found = unguarded(tmp_path, REPLACEMENT, **{**CAR_OK, "STEP_WHEN": "amount > 0"})
+    assert [line for line, _ in found] == [line_of(REPLACEMENT, "- adjust: FEES")]
+    assert found[0][1].startswith(f"'fees' reads claim.replacement.fees (line {line_of(REPLACEMENT, '  fees:')}): "
+                                  "it may be absent (it is optional; claim.replacement is optional)")
+    assert "`has(claim.replacement.fees) and ...`" in found[0][1]
+
+
+def test_a_definition_guarding_its_own_reads_is_fine_wherever_it_is_used(tmp_path):
+    text = REPLACEMENT.replace("  gap: max(0, claim.replacement.price - claim.motor_payout)",
+                               "  gap: if has(claim.replacement) then max(0, claim.replacement.price - "
+                               "claim.motor_payout) else 0.00 EUR")
+    assert unguarded(tmp_path, text, **{**CAR_OK, "DOCUMENT": "when: item.price > 0\n    provided: true",
+                                        "REFERRAL": "gap > 50000.00 EUR"}) == [
+        (line_of(REPLACEMENT, "holds:") + 1, "claim.replacement.price may be absent (claim.replacement is optional) and nothing here guarantees it: "
+             "guard the read, e.g. `has(claim.replacement) and ...` or `if has(claim.replacement) then ... else ...`")]
+
+
+def test_an_exclusions_unless_knows_its_circumstance_and_when(tmp_path):
+    text = """\
+    id: phone
+    name: Phone
+    version: "2024-01-01"
+    effective_from: 2024-01-01
+    currencies: [EUR]
+    fields:
+      claim.repairable: {type: bool}
+      claim.repair_cost: {type: money, required_when: claim.repairable}
+      claim.liable: {type: text, optional: true}
+      claim.circumstances: {type: list, values: [third_party], default: []}
+    exclusions:
+      third-party:
+        clause: G
+        message: A third party is liable.
+        circumstance: third_party
+        when: claim.repairable
+        unless: claim.repair_cost < 10.00 EUR
+    settlement:
+      kind: repair
+      payout: if claim.repairable then claim.repair_cost else 0.00 EUR
+      excess: 0.00 EUR
+    """
+    assert problems(tmp_path, text) == []
+    assert [line for line, _ in unguarded(tmp_path, text.replace("    when: claim.repairable", "    when: true"))] == [
+        line_of(text, "unless:")]
