@@ -34,7 +34,7 @@ from ..dsl.checker import FieldInfo, Scope, check, suggest
 from ..dsl.compiler import Compiled, compile_expression
 from ..dsl.errors import CURRENCY, CYCLE, TOO_DEEP, ExpressionError
 from ..dsl.fold import fold
-from ..dsl.iso import COUNTRIES, COUNTRY_CURRENCY, MINOR_UNITS
+from ..dsl.iso import COUNTRIES, MINOR_UNITS
 from ..dsl.parser import parse
 from ..dsl.values import Band, BandSchedule, LookupTable, Money
 
@@ -150,6 +150,7 @@ class Builder:
         fields = self.finish_fields(declared, events)
         version_date = self.check_version_date(declared)
         self.check_unguarded_reads(declared)
+        self.check_table_currencies()
         if not currencies:
             self.problem(("id",), E.SCHEMA_MISSING_KEY, "the product declares no `currencies`")
         if any(p.severity == "error" for p in self.problems):
@@ -175,6 +176,10 @@ class Builder:
     def check_unguarded_reads(self, declared: dict[str, dict]) -> None:
         """A field that may be absent, read where nothing guarantees it is there (flow typing)."""
         lint.unguarded_reads(self, declared)
+
+    def check_table_currencies(self) -> None:
+        """A row whose currency is not its country's, unless the table declares it by design."""
+        lint.table_currencies(self)
 
     def settlement_kinds(self) -> frozenset[str]:
         site = self.sites.get(("settlement", "kind"))
@@ -741,11 +746,6 @@ class Builder:
                 if found is None:
                     continue
                 constant, type_ = found
-                if key is not None and key_kind == "country" and isinstance(type_, t.Money):
-                    local = COUNTRY_CURRENCY.get(key)
-                    if local and local != type_.currency:
-                        self.problem(path, E.PRODUCT_TABLE, f"the row for {key} is in {type_.currency}, but "
-                                     f"{key} uses {local}", severity="warning")
                 if isinstance(type_, t.Money) and isinstance(value_type, t.Money):
                     joined = t.Money(type_.currency if type_.currency == value_type.currency else None)
                 else:

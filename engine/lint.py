@@ -9,6 +9,8 @@ the offending expression:
   guarantees: the stage of the decision it is evaluated in (a document's `provided` once its
   `when` holds, the settlement once every document is there, a benefit section only when it is
   claimed...).
+* `table_currencies`: a row whose currency is not its country's, unless the table says it is by
+  design (`currencies_by_design`).
 """
 from __future__ import annotations
 
@@ -17,8 +19,13 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..dsl import typed as T
+from ..dsl.checker import suggest
 from ..dsl.errors import UNGUARDED
+from ..dsl.iso import COUNTRY_CURRENCY
 from ..dsl.presence import Presence, equals, has, membership, negate, premises
+from ..dsl.values import LookupTable, Money
+
+from . import errors as E
 
 if TYPE_CHECKING:
     from .build import Builder
@@ -303,4 +310,40 @@ def _text(value: Any) -> str:
     return "true" if value is True else "false" if value is False else str(value)
 
 
-__all__ = ["unguarded_reads"]
+# -- table rows' currencies -----------------------------------------------------------------------
+def table_currencies(builder: "Builder") -> None:
+    """A row of a table by country in another currency than its country's is an error, unless the
+    table lists the country in `currencies_by_design` (the wording's choice: the excess for Romania
+    in EUR)."""
+    for name, table in (builder.data.get("tables") or {}).items():
+        built = builder.named.get(name)
+        if not table or not isinstance(built, LookupTable):
+            continue
+        where = ("tables", name)
+        by_design = table.get("currencies_by_design") or []
+        if by_design and table.get("key") != "country":
+            builder.problem(where + ("currencies_by_design",), E.PRODUCT_TABLE, "`currencies_by_design` lists "
+                            "countries, for a table keyed by country", key=True)
+            continue
+        for index, country in enumerate(by_design):
+            value = built.rows.get(country)
+            if country not in built.rows:
+                builder.problem(where + ("currencies_by_design", index), E.PRODUCT_TABLE,
+                                f"'{country}' has no row in {name}" + suggest(country, built.rows))
+            elif isinstance(value, Money) and COUNTRY_CURRENCY.get(country) == value.currency:
+                builder.problem(where + ("currencies_by_design", index), E.PRODUCT_TABLE,
+                                f"the row for {country} is in {value.currency}, {country}'s own currency: nothing to "
+                                "declare", severity="warning")
+        if table.get("key") != "country":
+            continue
+        for key, value in built.rows.items():
+            if not isinstance(value, Money) or key in by_design:
+                continue
+            local = COUNTRY_CURRENCY.get(key)
+            if local and local != value.currency:
+                builder.problem(where + ("rows", key), E.PRODUCT_TABLE,
+                                f"the row for {key} is in {value.currency}, but {key} uses {local}; if the wording "
+                                f"means it, say so: `currencies_by_design: [{key}]`")
+
+
+__all__ = ["unguarded_reads", "table_currencies"]

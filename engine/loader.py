@@ -126,8 +126,18 @@ def load(paths: Iterable[str] | str) -> Loaded:
                     "date"))
                 continue
             loaded.products[product_id] = built
-    loaded.problems.sort()
+    loaded.problems = _unique(loaded.problems)
     return loaded
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    """Sorted, each once: a problem in a base product's file is found again in every product that
+    extends it (the derived product is built from the base's text)."""
+    seen = {}
+    for problem in problems:
+        seen.setdefault((problem.file, problem.line, problem.column, problem.severity, problem.code,
+                         problem.message), problem)
+    return sorted(seen.values())
 
 
 def _check_chain(product_id: str, chain: list[_Version]) -> list[Problem]:

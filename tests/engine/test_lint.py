@@ -5,6 +5,8 @@ message says); the corpus (`tests/corpus`) has the exact report of one case of e
 """
 from __future__ import annotations
 
+import pathlib
+import shutil
 import textwrap
 
 import pytest
@@ -223,3 +225,37 @@ def test_an_exclusions_unless_knows_its_circumstance_and_when(tmp_path):
     assert problems(tmp_path, text) == []
     assert [line for line, _ in unguarded(tmp_path, text.replace("    when: claim.repairable", "    when: true"))] == [
         line_of(text, "unless:")]
+
+
+# -- a table row's currency -----------------------------------------------------------------------
+SHIPPED = pathlib.Path(__file__).resolve().parents[2] / "products"
+
+
+def shipped_phone_plans(tmp_path, rows: str, declared: str = "") -> list:
+    """accidental-damage (and screen-protection, which extends it) with the excess table's rows
+    changed; its problems."""
+    text = (SHIPPED / "accidental-damage.yaml").read_text(encoding="utf-8")
+    old = "    rows:\n      DK: 375.00 DKK\n"
+    assert old in text
+    text = text.replace(old, f"{declared}    rows:\n{rows}      DK: 375.00 DKK\n")
+    (tmp_path / "accidental-damage.yaml").write_text(text, encoding="utf-8")
+    shutil.copy(SHIPPED / "screen-protection.yaml", tmp_path / "screen-protection.yaml")
+    return [(p.severity, p.code, p.line, p.message) for p in load(str(tmp_path)).problems]
+
+
+def test_the_shipped_phone_plans_may_say_romanias_excess_is_in_euros_by_design(tmp_path):
+    assert shipped_phone_plans(tmp_path, "      RO: 50.00 EUR\n", "    currencies_by_design: [RO]\n") == []
+
+
+def test_a_row_in_another_currency_is_an_error_reported_once_for_the_base_and_its_derived_product(tmp_path):
+    found = shipped_phone_plans(tmp_path, "      RO: 50.00 EUR\n")
+    assert [(severity, code) for severity, code, _, _ in found] == [("error", "product.table")]
+    assert found[0][3] == ("the row for RO is in EUR, but RO uses RON; if the wording means it, say so: "
+                           "`currencies_by_design: [RO]`")
+
+
+def test_currencies_by_design_names_rows_in_another_currency(tmp_path):
+    found = shipped_phone_plans(tmp_path, "      RO: 50.00 EUR\n", "    currencies_by_design: [RO, DK, BG]\n")
+    assert [(severity, message) for severity, _, _, message in found] == [
+        ("warning", "the row for DK is in DKK, DK's own currency: nothing to declare"),
+        ("error", "'BG' has no row in excess_by_country")]
