@@ -150,6 +150,7 @@ class Builder:
         fields = self.finish_fields(declared, events)
         version_date = self.check_version_date(declared)
         self.check_unguarded_reads(declared)
+        self.check_band_order()
         self.check_table_currencies()
         if not currencies:
             self.problem(("id",), E.SCHEMA_MISSING_KEY, "the product declares no `currencies`")
@@ -176,6 +177,10 @@ class Builder:
     def check_unguarded_reads(self, declared: dict[str, dict]) -> None:
         """A field that may be absent, read where nothing guarantees it is there (flow typing)."""
         lint.unguarded_reads(self, declared)
+
+    def check_band_order(self) -> None:
+        """A band schedule that is not monotonic, at the band that breaks the order."""
+        lint.band_order(self)
 
     def check_table_currencies(self) -> None:
         """A row whose currency is not its country's, unless the table declares it by design."""
@@ -800,13 +805,6 @@ class Builder:
                 constant, type_ = found
                 value_type = type_ if value_type is None else (t.unify(value_type, type_) or value_type)
                 bands.append(_band(low, high, inclusive, constant, key_type))
-            numbers = [band[2] for band in bands if isinstance(band[2], (int, Decimal))]
-            if len(numbers) == len(bands) == len(rows):
-                for i in range(1, len(numbers)):
-                    if numbers[i] < numbers[i - 1] and numbers != sorted(numbers, reverse=True):
-                        self.problem(where + ("bands", i, "value"), E.PRODUCT_BANDS,
-                                     f"not monotonic: {numbers[i]} after {numbers[i - 1]}, while the other "
-                                     "bands increase", severity="warning")
             self.table_types[name] = t.Bands(value_type or t.ERROR, key_type or t.NUMBER)
             self.named[name] = BandSchedule(name, schedule.get("clause"), unit, tuple(bands))
 

@@ -9,6 +9,7 @@ the offending expression:
   guarantees: the stage of the decision it is evaluated in (a document's `provided` once its
   `when` holds, the settlement once every document is there, a benefit section only when it is
   claimed...).
+* `band_order`: a schedule whose values are not monotonic, at the band that breaks the order.
 * `table_currencies`: a row whose currency is not its country's, unless the table says it is by
   design (`currencies_by_design`).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..dsl import typed as T
@@ -23,7 +25,7 @@ from ..dsl.checker import suggest
 from ..dsl.errors import UNGUARDED
 from ..dsl.iso import COUNTRY_CURRENCY
 from ..dsl.presence import Presence, equals, has, membership, negate, premises
-from ..dsl.values import LookupTable, Money
+from ..dsl.values import BandSchedule, LookupTable, Money
 
 from . import errors as E
 
@@ -310,6 +312,70 @@ def _text(value: Any) -> str:
     return "true" if value is True else "false" if value is False else str(value)
 
 
+# -- the order of a band schedule ------------------------------------------------------------------
+def band_order(builder: "Builder") -> None:
+    """A schedule whose values go up and down: a warning at the band that breaks the order of the
+    others (the fewest bands whose removal leaves the rest monotonic; of those, the latest)."""
+    for name, schedule in (builder.data.get("bands") or {}).items():
+        built = builder.named.get(name)
+        if not schedule or not isinstance(built, BandSchedule):
+            continue
+        rows = schedule.get("bands") or []
+        numbers = [band[2] for band in built.bands if isinstance(band[2], (int, Decimal))
+                   and not isinstance(band[2], bool)]
+        if not (len(numbers) == len(built.bands) == len(rows)) or len(numbers) < 3:
+            continue
+        if numbers == sorted(numbers) or numbers == sorted(numbers, reverse=True):
+            continue
+        rising = _longest(numbers, True)
+        falling = _longest(numbers, False)
+        if len(rising) != len(falling):
+            up = len(rising) > len(falling)
+        else:
+            up = numbers[-1] >= numbers[0]
+        kept = set(rising if up else falling)
+        trend = "increase" if up else "decrease"
+        for i in range(len(numbers)):
+            if i in kept:
+                continue
+            shown = lambda j: _plain(rows[j].get("value")) if isinstance(rows[j], dict) else str(numbers[j])  # noqa: E731
+            before = [shown(j) for j in sorted(kept) if j < i][-1:]
+            after = [shown(j) for j in sorted(kept) if j > i][:1]
+            if before and after:
+                text = f"{shown(i)} between {before[0]} and {after[0]}"
+            elif before:
+                text = f"{shown(i)} after {before[0]}"
+            else:
+                text = f"{shown(i)} before {after[0]}"
+            builder.problem(("bands", name, "bands", i, "value"), E.PRODUCT_BANDS,
+                            f"not monotonic: {text}, while the other bands {trend}", severity="warning")
+
+
+def _longest(values: list, rising: bool) -> list[int]:
+    """The indexes of a longest monotonic subsequence, the earliest such (so that, when several
+    bands could be the odd one out, the later is)."""
+    n = len(values)
+    fits = (lambda a, b: a <= b) if rising else (lambda a, b: a >= b)
+    length = [1] * n                     # the longest subsequence starting at i
+    for i in range(n - 1, -1, -1):
+        for j in range(i + 1, n):
+            if fits(values[i], values[j]) and length[j] + 1 > length[i]:
+                length[i] = length[j] + 1
+    best = max(length)
+    chosen, last = [], None
+    for i in range(n):
+        if length[i] == best - len(chosen) and (last is None or fits(values[last], values[i])):
+            chosen.append(i)
+            last = i
+            if len(chosen) == best:
+                break
+    return chosen
+
+
+def _plain(raw: Any) -> str:
+    return str(raw).strip()
+
+
 # -- table rows' currencies -----------------------------------------------------------------------
 def table_currencies(builder: "Builder") -> None:
     """A row of a table by country in another currency than its country's is an error, unless the
@@ -346,4 +412,4 @@ def table_currencies(builder: "Builder") -> None:
                                 f"means it, say so: `currencies_by_design: [{key}]`")
 
 
-__all__ = ["unguarded_reads", "table_currencies"]
+__all__ = ["unguarded_reads", "band_order", "table_currencies"]

@@ -259,3 +259,47 @@ def test_currencies_by_design_names_rows_in_another_currency(tmp_path):
     assert [(severity, message) for severity, _, _, message in found] == [
         ("warning", "the row for DK is in DKK, DK's own currency: nothing to declare"),
         ("error", "'BG' has no row in excess_by_country")]
+
+
+# -- the order of a band schedule -----------------------------------------------------------------
+def schedule(values: list[str], unit_step: int = 100) -> str:
+    bands = "\n".join(f"      - {{from: {i * unit_step}, {'to: ' + str(i * unit_step + unit_step - 1) + ', ' if i + 1 < len(values) else ''}"
+                      f"value: {value}}}" for i, value in enumerate(values))
+    return f"""\
+id: gadget
+name: Gadget
+version: "2024-01-01"
+effective_from: 2024-01-01
+currencies: [EUR]
+fields:
+  item.price: {{type: money}}
+  claim.days: {{type: integer, min: 0}}
+bands:
+  by_days:
+    unit: days
+    bands:
+{bands}
+settlement:
+  kind: repair
+  payout: item.price * (1 - by_days[claim.days])
+  excess: 0.00 EUR
+"""
+
+
+@pytest.mark.parametrize("values, band, message", [
+    # the band that breaks the order, not the one after it
+    (["30%", "0%", "10%", "20%"], 0, "30% before 0%, while the other bands increase"),
+    (["0%", "10%", "40%", "20%", "30%"], 2, "40% between 10% and 20%, while the other bands increase"),
+    (["0%", "25%", "20%"], 2, "20% after 25%, while the other bands increase"),
+    (["40%", "30%", "5%", "20%", "10%"], 2, "5% between 30% and 20%, while the other bands decrease"),
+    (["0%", "10%", "20%", "30%", "0%"], 4, "0% after 30%, while the other bands increase"),
+])
+def test_a_schedule_out_of_order_is_reported_at_the_band_that_breaks_it(tmp_path, values, band, message):
+    text = schedule(values)
+    found = problems(tmp_path, text)
+    assert found == [("product.bands", line_of(text, f"from: {band * 100},"), f"not monotonic: {message}")]
+
+
+@pytest.mark.parametrize("values", [["0%", "10%", "10%", "30%"], ["30%", "20%", "20%", "0%"]])
+def test_a_monotonic_schedule_is_fine(tmp_path, values):
+    assert problems(tmp_path, schedule(values)) == []
