@@ -150,6 +150,7 @@ class Builder:
         fields = self.finish_fields(declared, events)
         version_date = self.check_version_date(declared)
         self.check_unguarded_reads(declared)
+        self.check_rates(declared)
         self.check_band_order()
         self.check_table_currencies()
         if not currencies:
@@ -177,6 +178,10 @@ class Builder:
     def check_unguarded_reads(self, declared: dict[str, dict]) -> None:
         """A field that may be absent, read where nothing guarantees it is there (flow typing)."""
         lint.unguarded_reads(self, declared)
+
+    def check_rates(self, declared: dict[str, dict]) -> None:
+        """Depreciation rates, shares, co-payments and rates in bands and tables between 0 and 1."""
+        lint.rates(self, declared)
 
     def check_band_order(self) -> None:
         """A band schedule that is not monotonic, at the band that breaks the order."""

@@ -92,6 +92,7 @@ PRODUCT_NONE = "product.none"
 PRODUCT_DUPLICATE_RULE = "product.duplicate-rule"
 PRODUCT_RULE_CONSTANT = "product.constant-rule"
 PRODUCT_REDUNDANT_OVERRIDE = "product.redundant-override"
+PRODUCT_RATE = "product.rate"
 
 # -- stable codes: claims ----------------------------------------------------
 CLAIM_NOT_OBJECT = "claim.not-an-object"

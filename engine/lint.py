@@ -9,6 +9,8 @@ the offending expression:
   guarantees: the stage of the decision it is evaluated in (a document's `provided` once its
   `when` holds, the settlement once every document is there, a benefit section only when it is
   claimed...).
+* `rates`: depreciation rates, shares, co-payments and the band and table values used as rates,
+  between 0 and 1; a bare number among percentages (`product.rate`).
 * `band_order`: a schedule whose values are not monotonic, at the band that breaks the order.
 * `table_currencies`: a row whose currency is not its country's, unless the table says it is by
   design (`currencies_by_design`).
@@ -20,10 +22,12 @@ import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from ..dsl import ast
 from ..dsl import typed as T
 from ..dsl.checker import suggest
 from ..dsl.errors import UNGUARDED
 from ..dsl.iso import COUNTRY_CURRENCY
+from ..dsl.parser import parse
 from ..dsl.presence import Presence, equals, has, membership, negate, premises
 from ..dsl.values import BandSchedule, LookupTable, Money
 
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
     from .build import Builder
 
 _DECLINING = ("eligibility", "exclusions", "conditions")
+_RATE_NAME = re.compile(r"(^|_)(rate|rates|depreciation|share|shares|wear)(_|$)")
 
 
 # -- unguarded reads ------------------------------------------------------------------------
@@ -312,6 +317,222 @@ def _text(value: Any) -> str:
     return "true" if value is True else "false" if value is False else str(value)
 
 
+# -- rates and percentages ---------------------------------------------------------------------
+def rates(builder: "Builder", declared: dict[str, dict]) -> None:
+    """Depreciation rates, shares, co-payments and band and table values used as rates are between
+    0 and 1; a bare number among percentages (`value: 10` among `10%`) is a mistake."""
+    used = _rate_uses(builder)
+    for name, schedule in (builder.data.get("bands") or {}).items():
+        if not schedule or not isinstance(builder.named.get(name), BandSchedule):
+            continue
+        values = [(("bands", name, "bands", i, "value"), band.get("value"))
+                  for i, band in enumerate(schedule.get("bands") or []) if isinstance(band, dict)]
+        if len(values) != len(builder.named[name].bands):        # a band failed: reported where it did
+            continue
+        _schedule_rates(builder, name, values, used)
+    for name, table in (builder.data.get("tables") or {}).items():
+        if not table or not isinstance(builder.named.get(name), LookupTable):
+            continue
+        values = [(("tables", name, "rows", key), value) for key, value in (table.get("rows") or {}).items()
+                  if value is not None]
+        if "default" in table:
+            values.append((("tables", name, "default"), table["default"]))
+        _schedule_rates(builder, name, values, used)
+    shares = _shares(declared)
+    for path, site in builder.sites.items():
+        if site.typed is None or site.failed:
+            continue
+        if path[-1] == "depreciation" and "settlement" in path:
+            _constant_rate(builder, site, site.typed, "a depreciation rate")
+        if path[-1] == "adjust":
+            _co_payment(builder, site)
+        if shares:
+            _share_comparisons(builder, site, shares)
+    _share_fields(builder, declared, shares)
+
+
+def _percent_written(value: Any) -> bool | None:
+    """True for a value written as a percentage (`10%`), False for a bare number, None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, Decimal)):
+        return False
+    if not isinstance(value, str):
+        return None
+    try:
+        tree = parse(value)
+    except Exception:                    # reported where the value was built
+        return None
+    if isinstance(tree, ast.Percent):
+        return True
+    if isinstance(tree, ast.Number):
+        return False
+    return None
+
+
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return None
+    return Decimal(value)
+
+
+def _percent(value: Decimal) -> str:
+    shown = (value * 100).normalize()
+    return f"{shown:f} %"
+
+
+def _schedule_rates(builder: "Builder", name: str, values: list[tuple[tuple, Any]], used: dict[str, str]) -> None:
+    """A schedule's values: a bare number among percentages, and a rate outside 0..1."""
+    constants = builder.named[name]
+    written = [(path, raw, _percent_written(raw), _schedule_value(constants, path)) for path, raw in values]
+    percentages = _mixed(written)
+    why = used.get(name) or ("its name says it is a rate" if _RATE_NAME.search(name) else None)
+    for path, raw, kind, value in written:
+        number = _number(value)
+        if number is None:
+            continue
+        if percentages and kind is False and number > 1:
+            builder.problem(path, E.PRODUCT_RATE, f"{_plain(raw)} means {_percent(number)}; write {_plain(raw)}% "
+                            f"(the other values of '{name}' are percentages)")
+        elif why and not 0 <= number <= 1:
+            hint = f"; write {_plain(raw)}%" if kind is False and number > 1 and number == int(number) else ""
+            builder.problem(path, E.PRODUCT_RATE, f"'{name}' is a rate ({why}): its values are between 0 % and "
+                            f"100 %, not {_percent(number)}{hint}")
+
+
+def _mixed(written) -> bool:
+    """Whether some of a schedule's values are written as percentages (`10%`)."""
+    return any(kind is True for _, _, kind, _ in written)
+
+
+def _bare_among_percentages(schedule: dict, built: BandSchedule) -> bool:
+    """Whether a band's value is a bare number over 1 among percentages (reported as a rate)."""
+    rows = [band for band in schedule.get("bands") or [] if isinstance(band, dict)]
+    kinds = [_percent_written(band.get("value")) for band in rows]
+    return True in kinds and any(kind is False and (_number(band[2]) or 0) > 1
+                                 for kind, band in zip(kinds, built.bands))
+
+
+def _schedule_value(constants, path: tuple):
+    """The value built for the row or band at `path`."""
+    if isinstance(constants, BandSchedule):
+        return constants.bands[path[3]][2]
+    if path[2] == "default":
+        return constants.default if constants.has_default else None
+    return constants.rows.get(path[3])
+
+
+def _rate_uses(builder: "Builder") -> dict[str, str]:
+    """Schedules used as rates, and how: as the depreciation, or taken from 1 (`1 - wear[...]`)."""
+    used: dict[str, str] = {}
+    bodies = {name: builder.definition_site(name).typed for name in builder._definition_names()
+              if builder.definition_site(name) is not None and builder.definition_site(name).typed is not None}
+
+    def lookup_of(node, depth=0):
+        if isinstance(node, T.Lookup):
+            return node.table
+        if isinstance(node, T.DefinitionRef) and node.name in bodies and depth < 50:
+            return lookup_of(bodies[node.name], depth + 1)
+        return None
+
+    for path, site in builder.sites.items():
+        if site.typed is None or site.failed:
+            continue
+        if path[-1] == "depreciation" and "settlement" in path:
+            table = lookup_of(site.typed)
+            if table is not None:
+                used.setdefault(table, "the settlement's depreciation")
+        for node in T.walk(site.typed):
+            if isinstance(node, T.Binary) and node.op == "sub" and isinstance(node.left, T.Const) \
+                    and node.left.value == 1 and not isinstance(node.left.value, bool):
+                table = lookup_of(node.right)
+                if table is not None:
+                    used.setdefault(table, f"the product computes `1 - {table}[...]`")
+    return used
+
+
+def _constant_rate(builder: "Builder", site, node: T.Expr, what: str) -> None:
+    value = _constant_number(builder, node)
+    if value is None or 0 <= value <= 1:
+        return
+    hint = f"; write {value}%" if value > 1 and value == int(value) else ""
+    builder.problem(site.path, E.PRODUCT_RATE, f"{what} is between 0 % and 100 %, not {_percent(Decimal(value))}"
+                    f"{hint}", offset=(node.line, node.column))
+
+
+def _constant_number(builder: "Builder", node: T.Expr, depth: int = 0):
+    if isinstance(node, T.Const) and not isinstance(node.value, bool) and isinstance(node.value, (int, Decimal)):
+        return node.value
+    if isinstance(node, T.DefinitionRef) and depth < 50:
+        site = builder.definition_site(node.name) if node.name in builder.definitions else None
+        if site is not None and site.typed is not None:
+            return _constant_number(builder, site.typed, depth + 1)
+    return None
+
+
+def _co_payment(builder: "Builder", site) -> None:
+    """`adjust: amount * X`: X is what is paid of the amount, between 0 and 1."""
+    node = site.typed
+    if not (isinstance(node, T.Binary) and node.op == "mul"):
+        return
+    for this, other in ((node.left, node.right), (node.right, node.left)):
+        if isinstance(this, T.Local) and this.name == "amount":
+            value = _constant_number(builder, other)
+            if value is not None and not 0 <= value <= 1:
+                hint = f"; write {value}%" if value > 1 and value == int(value) else ""
+                builder.problem(site.path, E.PRODUCT_RATE, f"an adjustment `amount * X` pays the share X of the "
+                                f"amount, between 0 % and 100 %, not {_percent(Decimal(value))}{hint}",
+                                offset=(other.line, other.column))
+
+
+def _shares(declared: dict[str, dict]) -> set[str]:
+    """Decimal fields that are shares: named *_share, or bounded to 0..1."""
+    found = set()
+    for path, spec in declared.items():
+        if spec.get("type") != "decimal":
+            continue
+        low, high = _number(spec.get("min")), _number(spec.get("max"))
+        if path.rsplit(".", 1)[-1].endswith("_share") or (low is not None and high is not None
+                                                         and 0 <= low and high <= 1):
+            found.add(path)
+    return found
+
+
+def _share_fields(builder: "Builder", declared: dict[str, dict], shares: set[str]) -> None:
+    """A share's bounds and default are between 0 and 1 (a default outside the field's own bounds
+    is reported where the default is converted)."""
+    for path in sorted(shares):
+        spec = declared[path]
+        low, high = _number(spec.get("min")), _number(spec.get("max"))
+        for key in ("min", "max", "default"):
+            value = _number(spec.get(key))
+            if key == "default" and value is not None and ((low is not None and value < low)
+                                                            or (high is not None and value > high)):
+                continue
+            if value is not None and not 0 <= value <= 1:
+                hint = f"; write {value / 100}" if value > 1 and value <= 100 else ""
+                builder.problem(("fields", path, key), E.PRODUCT_RATE, f"{path} is a share, between 0 and 1 "
+                                f"(0.25 is a quarter): `{key}: {_plain(spec[key])}` is {_percent(value)}{hint}")
+
+
+def _share_comparisons(builder: "Builder", site, shares: set[str]) -> None:
+    """`claim.negligence_share > 50`: a share compared with a number outside 0..1."""
+    for node in T.walk(site.typed):
+        if isinstance(node, T.Binary) and node.op in ("eq", "ne", "lt", "le", "gt", "ge"):
+            pairs = ((node.left, node.right), (node.right, node.left))
+        elif isinstance(node, T.Between):
+            pairs = ((node.value, node.low), (node.value, node.high))
+        else:
+            continue
+        for share, other in pairs:
+            if isinstance(share, T.FieldRef) and share.path in shares and isinstance(other, T.Const):
+                value = _number(other.value)
+                if value is not None and not 0 <= value <= 1:
+                    hint = f"; write {value}%" if value > 1 and value == int(value) else ""
+                    builder.problem(site.path, E.PRODUCT_RATE, f"{share.path} is a share, between 0 and 1: "
+                                    f"{other.value} means {_percent(value)}{hint}", offset=(other.line, other.column))
+
+
 # -- the order of a band schedule ------------------------------------------------------------------
 def band_order(builder: "Builder") -> None:
     """A schedule whose values go up and down: a warning at the band that breaks the order of the
@@ -325,7 +546,8 @@ def band_order(builder: "Builder") -> None:
                    and not isinstance(band[2], bool)]
         if not (len(numbers) == len(built.bands) == len(rows)) or len(numbers) < 3:
             continue
-        if numbers == sorted(numbers) or numbers == sorted(numbers, reverse=True):
+        if numbers == sorted(numbers) or numbers == sorted(numbers, reverse=True) \
+                or _bare_among_percentages(schedule, built):
             continue
         rising = _longest(numbers, True)
         falling = _longest(numbers, False)
@@ -412,4 +634,4 @@ def table_currencies(builder: "Builder") -> None:
                                 f"means it, say so: `currencies_by_design: [{key}]`")
 
 
-__all__ = ["unguarded_reads", "band_order", "table_currencies"]
+__all__ = ["unguarded_reads", "rates", "band_order", "table_currencies"]

@@ -303,3 +303,90 @@ def test_a_schedule_out_of_order_is_reported_at_the_band_that_breaks_it(tmp_path
 @pytest.mark.parametrize("values", [["0%", "10%", "10%", "30%"], ["30%", "20%", "20%", "0%"]])
 def test_a_monotonic_schedule_is_fine(tmp_path, values):
     assert problems(tmp_path, schedule(values)) == []
+
+
+# -- rates and percentages ------------------------------------------------------------------------
+GADGET = """\
+id: gadget
+name: Gadget
+version: "2024-01-01"
+effective_from: 2024-01-01
+currencies: [EUR]
+fields:
+  item.price: {type: money}
+  claim.days: {type: integer, min: 0}
+  claim.negligence_share: {type: decimal, min: 0, max: 1, default: 0}
+definitions:
+  co_payment: CO_PAYMENT
+  rate: by_days[claim.days]
+tables:
+  TABLE:
+    key: code
+    rows: {a: ROW}
+    default: 1
+bands:
+  by_days:
+    unit: days
+    bands:
+      - {from: 0, to: 99, value: 0%}
+      - {from: 100, value: BAND}
+referrals:
+  at-fault:
+    clause: "1"
+    message: At fault.
+    when: REFERRAL
+settlement:
+  kind: repair
+  depreciation: DEPRECIATION
+  steps:
+    - amount: item.price
+    - adjust: amount * co_payment
+      reason: co-payment
+      clause: "2"
+      message: A co-payment.
+"""
+GADGET_OK = dict(CO_PAYMENT="80%", TABLE="factor_by_kind", ROW="1.5", BAND="20%",
+                 REFERRAL="claim.negligence_share > 50%", DEPRECIATION="rate")
+
+
+def rate_problems(tmp_path, **change):
+    text = GADGET
+    for key, value in {**GADGET_OK, **change}.items():
+        text = text.replace(key, value)
+    return [(line, message) for code, line, message in problems(tmp_path, text) if code == "product.rate"]
+
+
+def test_rates_within_0_and_1_and_a_multiplier_that_is_no_rate_are_fine(tmp_path):
+    assert problems(tmp_path, GADGET, **GADGET_OK) == []
+
+
+@pytest.mark.parametrize("change, line, message", [
+    ({"DEPRECIATION": "15"}, "depreciation:",
+     "a depreciation rate is between 0 % and 100 %, not 1500 %; write 15%"),
+    ({"BAND": "130%"}, "from: 100",
+     "'by_days' is a rate (the settlement's depreciation): its values are between 0 % and 100 %, not 130 %"),
+    ({"BAND": "20"}, "from: 100", "20 means 2000 %; write 20% (the other values of 'by_days' are percentages)"),
+    ({"CO_PAYMENT": "80"}, "- adjust:",
+     "an adjustment `amount * X` pays the share X of the amount, between 0 % and 100 %, not 8000 %; write 80%"),
+    ({"CO_PAYMENT": "-10%"}, "- adjust:",
+     "an adjustment `amount * X` pays the share X of the amount, between 0 % and 100 %, not -10 %"),
+    ({"TABLE": "co_payment_rate"}, "rows: {a:",
+     "'co_payment_rate' is a rate (its name says it is a rate): its values are between 0 % and 100 %, not 150 %"),
+    ({"REFERRAL": "claim.negligence_share between 0 and 50"}, "when: claim.negligence_share",
+     "claim.negligence_share is a share, between 0 and 1: 50 means 5000 %; write 50%"),
+])
+def test_a_rate_outside_0_and_1_is_an_error_at_it(tmp_path, change, line, message):
+    text = GADGET
+    for key, value in {**GADGET_OK, **change}.items():
+        text = text.replace(key, value)
+    assert rate_problems(tmp_path, **change) == [(line_of(text, line), message)]
+
+
+def test_a_share_field_is_bounded_by_0_and_1(tmp_path):
+    text = GADGET.replace("claim.negligence_share: {type: decimal, min: 0, max: 1, default: 0}",
+                          "claim.fault_share: {type: decimal, min: 0, default: 20}").replace(
+        "claim.negligence_share", "claim.fault_share")
+    found = [(code, message) for code, _, message in problems(tmp_path, text, **{
+        **GADGET_OK, "REFERRAL": "claim.fault_share > 50%"})]
+    assert found == [("product.rate", "claim.fault_share is a share, between 0 and 1 (0.25 is a quarter): "
+                                      "`default: 20` is 2000 %; write 0.2")]
