@@ -151,6 +151,7 @@ class Builder:
         version_date = self.check_version_date(declared)
         self.check_unguarded_reads(declared)
         self.check_rates(declared)
+        self.check_bounds(declared)
         self.check_band_order()
         self.check_table_currencies()
         if not currencies:
@@ -182,6 +183,10 @@ class Builder:
     def check_rates(self, declared: dict[str, dict]) -> None:
         """Depreciation rates, shares, co-payments and rates in bands and tables between 0 and 1."""
         lint.rates(self, declared)
+
+    def check_bounds(self, declared: dict[str, dict]) -> None:
+        """`min` above `max`, and bounds no value can meet."""
+        lint.bounds(self, declared)
 
     def check_band_order(self) -> None:
         """A band schedule that is not monotonic, at the band that breaks the order."""

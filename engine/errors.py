@@ -93,6 +93,7 @@ PRODUCT_DUPLICATE_RULE = "product.duplicate-rule"
 PRODUCT_RULE_CONSTANT = "product.constant-rule"
 PRODUCT_REDUNDANT_OVERRIDE = "product.redundant-override"
 PRODUCT_RATE = "product.rate"
+PRODUCT_BOUNDS = "product.bounds"
 
 # -- stable codes: claims ----------------------------------------------------
 CLAIM_NOT_OBJECT = "claim.not-an-object"

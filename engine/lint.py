@@ -11,6 +11,7 @@ the offending expression:
   claimed...).
 * `rates`: depreciation rates, shares, co-payments and the band and table values used as rates,
   between 0 and 1; a bare number among percentages (`product.rate`).
+* `bounds`: `min` above `max`, bounds no value can meet (`product.bounds`).
 * `band_order`: a schedule whose values are not monotonic, at the band that breaks the order.
 * `table_currencies`: a row whose currency is not its country's, unless the table says it is by
   design (`currencies_by_design`).
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from .build import Builder
 
 _DECLINING = ("eligibility", "exclusions", "conditions")
+_RANGE = Decimal(10) ** 15
 _RATE_NAME = re.compile(r"(^|_)(rate|rates|depreciation|share|shares|wear)(_|$)")
 
 
@@ -533,6 +535,42 @@ def _share_comparisons(builder: "Builder", site, shares: set[str]) -> None:
                                     f"{other.value} means {_percent(value)}{hint}", offset=(other.line, other.column))
 
 
+# -- bounds -----------------------------------------------------------------------------------------
+def bounds(builder: "Builder", declared: dict[str, dict]) -> None:
+    """Bounds some value can meet: `min` not above `max`, a whole number between an integer field's
+    bounds, `min_items` not above `max_items` (a default outside the bounds is reported where the
+    default is converted)."""
+    for path, spec in declared.items():
+        _field_bounds(builder, ("fields", path), spec)
+
+
+def _bound(value) -> Decimal | None:
+    """A bound as a Decimal, or None when there is none or it is out of range (reported already)."""
+    number = _number(value)
+    return number if number is not None and number.is_finite() and number.copy_abs() < _RANGE else None
+
+
+def _field_bounds(builder: "Builder", where: tuple, spec: dict) -> None:
+    kind = spec.get("type")
+    if kind in ("integer", "decimal"):
+        low, high = _bound(spec.get("min")), _bound(spec.get("max"))
+        if low is not None and high is not None and low > high:
+            builder.problem(where + ("max",), E.PRODUCT_BOUNDS, f"max {_plain(spec['max'])} is below min "
+                            f"{_plain(spec['min'])}: no value can meet both")
+        elif kind == "integer" and low is not None and high is not None \
+                and low.to_integral_value(rounding="ROUND_CEILING") > high.to_integral_value(rounding="ROUND_FLOOR"):
+            builder.problem(where + ("min",), E.PRODUCT_BOUNDS, f"no whole number is between min {_plain(spec['min'])} "
+                            f"and max {_plain(spec['max'])}: no value of this integer field can meet them")
+    if kind == "list":
+        low, high = spec.get("min_items"), spec.get("max_items")
+        if isinstance(low, int) and isinstance(high, int) and not isinstance(low, bool) and low > high:
+            builder.problem(where + ("max_items",), E.PRODUCT_BOUNDS, f"max_items {high} is below min_items {low}: "
+                            "no list can meet both")
+        for name, sub in (spec.get("items") or {}).items():
+            if isinstance(sub, dict):
+                _field_bounds(builder, where + ("items", name), sub)
+
+
 # -- the order of a band schedule ------------------------------------------------------------------
 def band_order(builder: "Builder") -> None:
     """A schedule whose values go up and down: a warning at the band that breaks the order of the
@@ -634,4 +672,4 @@ def table_currencies(builder: "Builder") -> None:
                                 f"means it, say so: `currencies_by_design: [{key}]`")
 
 
-__all__ = ["unguarded_reads", "rates", "band_order", "table_currencies"]
+__all__ = ["unguarded_reads", "rates", "bounds", "band_order", "table_currencies"]

@@ -390,3 +390,49 @@ def test_a_share_field_is_bounded_by_0_and_1(tmp_path):
         **GADGET_OK, "REFERRAL": "claim.fault_share > 50%"})]
     assert found == [("product.rate", "claim.fault_share is a share, between 0 and 1 (0.25 is a quarter): "
                                       "`default: 20` is 2000 %; write 0.2")]
+
+
+# -- bounds ---------------------------------------------------------------------------------------------
+BOUNDED = """\
+id: gadget
+name: Gadget
+version: "2024-01-01"
+effective_from: 2024-01-01
+currencies: [EUR]
+fields:
+  item.price: {type: money}
+  claim.count: {type: integer, BOUNDS}
+  claim.parts:
+    type: list
+    LIST
+    items:
+      weight: {type: decimal, ITEM}
+settlement:
+  kind: repair
+  payout: item.price
+  excess: 0.00 EUR
+"""
+BOUNDED_OK = dict(BOUNDS="min: 1.5, max: 2", LIST="min_items: 1", ITEM="min: 0.5, max: 0.5")
+
+
+@pytest.mark.parametrize("change, line, problem", [
+    ({"BOUNDS": "min: 3, max: 2"}, "claim.count", ("product.bounds", "max 2 is below min 3: no value can meet both")),
+    ({"BOUNDS": "min: 2.1, max: 2.9"}, "claim.count",
+     ("product.bounds", "no whole number is between min 2.1 and max 2.9: no value of this integer field can meet "
+                        "them")),
+    ({"BOUNDS": "min: 0, max: 9, default: 10"}, "claim.count",
+     ("product.field", "default: claim.count: 10 is above the maximum 9")),
+    ({"LIST": "min_items: 3\n    max_items: 2"}, "max_items",
+     ("product.bounds", "max_items 2 is below min_items 3: no list can meet both")),
+    ({"ITEM": "min: 1, max: 0.5"}, "weight:", ("product.bounds", "max 0.5 is below min 1: no value can meet both")),
+])
+def test_bounds_no_value_can_meet_are_an_error_at_their_key(tmp_path, change, line, problem):
+    text = BOUNDED
+    for key, value in {**BOUNDED_OK, **change}.items():
+        text = text.replace(key, value)
+    assert [(code, found_line, message) for code, found_line, message in problems(tmp_path, text)] == [
+        (problem[0], line_of(text, line), problem[1])]
+
+
+def test_bounds_some_value_meets_are_fine(tmp_path):
+    assert problems(tmp_path, BOUNDED, **BOUNDED_OK) == []
