@@ -94,6 +94,8 @@ PRODUCT_RULE_CONSTANT = "product.constant-rule"
 PRODUCT_REDUNDANT_OVERRIDE = "product.redundant-override"
 PRODUCT_RATE = "product.rate"
 PRODUCT_BOUNDS = "product.bounds"
+REF_REPLACES_GROUP = "ref.replaces-group"
+REF_UNKNOWN_OVERRIDE = "ref.unknown-override"
 
 # -- stable codes: claims ----------------------------------------------------
 CLAIM_NOT_OBJECT = "claim.not-an-object"

@@ -21,7 +21,7 @@ from . import errors as E
 from . import schema
 from .build import Builder
 from .errors import Problem, ProductError
-from .inheritance import Source, merge_patch, unchanged
+from .inheritance import Source, merge_patch, override_problems, unchanged, without
 from .model import Product
 from .yaml_reader import Document, load_document, read_text
 
@@ -169,6 +169,7 @@ def _resolve(version: _Version, versions: dict[str, list[_Version]], problems: l
         return
     data = version.data
     base_id = data.get("extends")
+    overrides: list = []
     if base_id is None:
         version.merged, version.source = data, Source(version.document)
     else:
@@ -201,6 +202,11 @@ def _resolve(version: _Version, versions: dict[str, list[_Version]], problems: l
             problems.append(version.document.problem(
                 path, E.PRODUCT_REDUNDANT_OVERRIDE, f"this changes nothing: {base_id} already has the same "
                 f"value at {'.'.join(str(p) for p in path)}", severity="warning"))
+        overrides = override_problems(inherited, patch, base_id, schema.missing_keys(merge_patch(inherited, patch)))
+        for path, code, message in overrides:
+            problems.append(version.document.problem(path, code, message, key=True))
+        # an override of an id the base does not have is reported as that, not as its missing keys
+        patch = without(patch, [path for path, code, _ in overrides if code == E.REF_UNKNOWN_OVERRIDE])
         version.merged = merge_patch(inherited, patch)
         version.source = base.source.derive(inherited, patch, version.document)
         found = schema.check(version.merged, version.source)
@@ -211,7 +217,7 @@ def _resolve(version: _Version, versions: dict[str, list[_Version]], problems: l
     builder = Builder(version.merged, version.source, version.digest)
     product = builder.build()
     problems.extend(builder.problems)
-    version.product = product
+    version.product = None if overrides else product
 
 
 def version_on(chain, day: date):

@@ -436,3 +436,50 @@ def test_bounds_no_value_can_meet_are_an_error_at_their_key(tmp_path, change, li
 
 def test_bounds_some_value_meets_are_fine(tmp_path):
     assert problems(tmp_path, BOUNDED, **BOUNDED_OK) == []
+
+
+# -- a derived product's patch ---------------------------------------------------------------------
+def derived(tmp_path, patch: str) -> tuple[list, object]:
+    """screen-protection's header on accidental-damage, with `patch`: its problems and what loaded."""
+    shutil.copy(SHIPPED / "accidental-damage.yaml", tmp_path / "accidental-damage.yaml")
+    (tmp_path / "screen.yaml").write_text(textwrap.dedent("""\
+        id: screen
+        name: Screen plan
+        version: "2024-01-01"
+        effective_from: 2024-01-01
+        extends: accidental-damage
+        """) + textwrap.dedent(patch), encoding="utf-8")
+    loaded = load(str(tmp_path))
+    return [(p.code, p.message) for p in loaded.problems], loaded
+
+
+@pytest.mark.parametrize("patch", [
+    "eligibility:\n  residence: null\n",
+    "eligibility:\n  late-enrolment: {message: Too late.}\n",
+    "eligibility:\n  new-rule: {clause: X, message: New., when: claim.days_outside_residence > 30}\n",
+    "events:\n  covered:\n    liquid: {splash: null}\n",
+    "events:\n  covered:\n    liquid: {spill: spilt liquid}\n",
+    "tables:\n  excess_by_country:\n    rows: {GB: null}\n",
+])
+def test_a_patch_that_means_what_it_says_is_fine(tmp_path, patch):
+    found, loaded = derived(tmp_path, patch)
+    assert found == [] and "screen" in loaded.products
+
+
+@pytest.mark.parametrize("patch, problem", [
+    ("events:\n  covered:\n    liquid: {splsh: null}\n",
+     ("ref.unknown-override", "accidental-damage has no event or event group 'liquid.splsh' to remove; did you mean "
+                              "'liquid.splash'?")),
+    ("tables:\n  excess_by_country:\n    rows: {FR: null}\n",
+     ("ref.unknown-override", "accidental-damage has no row of table excess_by_country 'FR'")),
+    ("documents:\n  photos: {message: Photos are needed.}\n",
+     ("ref.unknown-override", "no document requirement 'photos' in accidental-damage; did you mean 'photo'? (a new one "
+                              "would need `document`, `clause` too)")),
+    ("events:\n  not_covered:\n    theft: stolen\n",
+     ("ref.replaces-group", "this replaces the group theft (4 events) with one event; write `theft: {...}` to change "
+                            "its events")),
+])
+def test_a_patch_that_does_not_do_what_it_says_is_an_error_and_the_product_does_not_load(tmp_path, patch, problem):
+    found, loaded = derived(tmp_path, patch)
+    assert found == [problem]
+    assert "screen" not in loaded.products and "accidental-damage" in loaded.products
