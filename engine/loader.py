@@ -61,6 +61,8 @@ class Loaded:
     """What loading found: the products built and every problem (warnings included)."""
     products: dict[str, tuple[Product, ...]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # bases read from a derived product's folder to build it, not named themselves: id -> files
+    bases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -78,25 +80,10 @@ def load(paths: Iterable[str] | str) -> Loaded:
         if not os.path.exists(path):
             problems.append(Problem(path, 1, 1, E.FILE_UNREADABLE, "no such file or directory"))
     for file in files:
-        try:
-            text = read_text(file)
-            document = load_document(text, file)
-        except ProductError as error:
-            problems.extend(error.problems)
-            continue
-        data = document.data
-        if not isinstance(data, dict):
-            problems.append(Problem(file, 1, 1, E.SCHEMA_TYPE, "a product file must be a mapping of keys "
-                                    f"(id, name, version, ...), not {type(data).__name__ if data is not None else 'empty'}",
-                                    source_line=document.line_text(1)))
-            continue
-        found = schema.check(data, document, patch="extends" in data)
-        problems.extend(found)
-        if found:
-            continue
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        version = _Version(document, data, digest, date.fromisoformat(data["effective_from"]))
-        versions.setdefault(data["id"], []).append(version)
+        version = _read(file, problems)
+        if version is not None:
+            versions.setdefault(version.data["id"], []).append(version)
+    bases = _bases_beside(files, versions, problems)
     if not files and not problems:
         problems.append(Problem(", ".join(paths) or ".", 1, 1, E.PRODUCT_NONE, "no product files (*.yaml) found"))
 
@@ -106,7 +93,8 @@ def load(paths: Iterable[str] | str) -> Loaded:
     for chain in versions.values():
         for version in chain:
             _resolve(version, versions, problems)
-    loaded = Loaded(problems=problems)
+    loaded = Loaded(problems=problems, bases={base_id: tuple(v.document.file for v in versions[base_id])
+                                              for base_id in sorted(bases)})
     for product_id, chain in versions.items():
         built = tuple(v.product for v in chain if v.product is not None)
         if built and len(built) == len(chain):
@@ -125,9 +113,65 @@ def load(paths: Iterable[str] | str) -> Loaded:
                     f"different dates ({', '.join(sorted(str(d) for d in dates))}); one product has one version "
                     "date"))
                 continue
-            loaded.products[product_id] = built
+            if product_id not in bases:
+                loaded.products[product_id] = built
     loaded.problems = _unique(loaded.problems)
     return loaded
+
+
+def _read(file: str, problems: list[Problem], wanted: str | None = None) -> _Version | None:
+    """A product file read and checked against the schema, or None after noting its problems.
+    `wanted`: an id; a file of another product (or one that cannot be read) is then passed over
+    without a word."""
+    try:
+        text = read_text(file)
+        document = load_document(text, file)
+    except ProductError as error:
+        if wanted is None:
+            problems.extend(error.problems)
+        return None
+    data = document.data
+    if wanted is not None and (not isinstance(data, dict) or data.get("id") != wanted):
+        return None
+    if not isinstance(data, dict):
+        problems.append(Problem(file, 1, 1, E.SCHEMA_TYPE, "a product file must be a mapping of keys "
+                                f"(id, name, version, ...), not {type(data).__name__ if data is not None else 'empty'}",
+                                source_line=document.line_text(1)))
+        return None
+    found = schema.check(data, document, patch="extends" in data)
+    problems.extend(found)
+    if found:
+        return None
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _Version(document, data, digest, date.fromisoformat(data["effective_from"]))
+
+
+def _bases_beside(files: list[str], versions: dict[str, list[_Version]], problems: list[Problem]) -> set[str]:
+    """The bases of derived products named without them (`validate products/screen-protection.yaml`),
+    read from the derived product's own folder: every version of each (and their own bases, in
+    turn). They are loaded to build what extends them, and their problems reported, but they are
+    not among the products loaded. Returns their ids."""
+    read = {os.path.abspath(file) for file in files}
+    found: set[str] = set()
+    while True:
+        wanted = sorted({(version.data["extends"], os.path.dirname(version.document.file) or ".")
+                         for chain in versions.values() for version in chain
+                         if version.data.get("extends") and version.data["extends"] not in versions})
+        added = False
+        for base_id, folder in wanted:
+            if base_id in versions:
+                continue
+            for file in product_files([folder]):
+                if os.path.abspath(file) in read:
+                    continue
+                version = _read(file, problems, wanted=base_id)
+                if version is not None:
+                    read.add(os.path.abspath(file))
+                    versions.setdefault(base_id, []).append(version)
+                    found.add(base_id)
+                    added = True
+        if not added:
+            return found
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
