@@ -640,7 +640,9 @@ def _plain(raw: Any) -> str:
 def table_currencies(builder: "Builder") -> None:
     """A row of a table by country in another currency than its country's is an error, unless the
     table lists the country in `currencies_by_design` (the wording's choice: the excess for Romania
-    in EUR)."""
+    in EUR). A country listed without a row of its own takes the default row: the default row is
+    not checked (it stands for every country without a row), but saying which countries it serves
+    in another currency documents the wording."""
     for name, table in (builder.data.get("tables") or {}).items():
         built = builder.named.get(name)
         if not table or not isinstance(built, LookupTable):
@@ -652,14 +654,17 @@ def table_currencies(builder: "Builder") -> None:
                             "countries, for a table keyed by country", key=True)
             continue
         for index, country in enumerate(by_design):
-            value = built.rows.get(country)
-            if country not in built.rows:
+            if country not in built.rows and not built.has_default:
                 builder.problem(where + ("currencies_by_design", index), E.PRODUCT_TABLE,
-                                f"'{country}' has no row in {name}" + suggest(country, built.rows))
-            elif isinstance(value, Money) and COUNTRY_CURRENCY.get(country) == value.currency:
+                                f"'{country}' has no row in {name}, and {name} has no default row"
+                                + suggest(country, built.rows))
+                continue
+            row = "row" if country in built.rows else "default row"
+            value = built.rows[country] if country in built.rows else built.default
+            if isinstance(value, Money) and COUNTRY_CURRENCY.get(country) == value.currency:
                 builder.problem(where + ("currencies_by_design", index), E.PRODUCT_TABLE,
-                                f"the row for {country} is in {value.currency}, {country}'s own currency: nothing to "
-                                "declare", severity="warning")
+                                f"the {row} for {country} is in {value.currency}, {country}'s own currency: nothing "
+                                "to declare", severity="warning")
         if table.get("key") != "country":
             continue
         for key, value in built.rows.items():

@@ -235,6 +235,8 @@ def shipped_phone_plans(tmp_path, rows: str, declared: str = "") -> list:
     """accidental-damage (and screen-protection, which extends it) with the excess table's rows
     changed; its problems."""
     text = (SHIPPED / "accidental-damage.yaml").read_text(encoding="utf-8")
+    assert text.count("    currencies_by_design: [RO]\n") == 1        # the default row's EUR, by design
+    text = text.replace("    currencies_by_design: [RO]\n", "")
     old = "    rows:\n      DK: 375.00 DKK\n"
     assert old in text
     text = text.replace(old, f"{declared}    rows:\n{rows}      DK: 375.00 DKK\n")
@@ -255,10 +257,17 @@ def test_a_row_in_another_currency_is_an_error_reported_once_for_the_base_and_it
 
 
 def test_currencies_by_design_names_rows_in_another_currency(tmp_path):
+    # Bulgaria has no row: it takes the default row, 50.00 EUR, in another currency than its own
     found = shipped_phone_plans(tmp_path, "      RO: 50.00 EUR\n", "    currencies_by_design: [RO, DK, BG]\n")
     assert [(severity, message) for severity, _, _, message in found] == [
-        ("warning", "the row for DK is in DKK, DK's own currency: nothing to declare"),
-        ("error", "'BG' has no row in excess_by_country")]
+        ("warning", "the row for DK is in DKK, DK's own currency: nothing to declare")]
+
+
+def test_a_country_declared_without_a_row_needs_a_default_row(tmp_path):
+    text = GADGET.replace("    key: code\n    rows: {a: ROW}\n    default: 1\n",
+                          "    key: country\n    currencies_by_design: [RO]\n    rows: {DE: 10.00 EUR}\n")
+    assert [(code, message) for code, _, message in problems(tmp_path, text, **{**GADGET_OK, "TABLE": "fees"})] == [
+        ("product.table", "'RO' has no row in fees, and fees has no default row")]
 
 
 # -- the order of a band schedule -----------------------------------------------------------------
