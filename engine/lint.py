@@ -47,18 +47,21 @@ def unguarded_reads(builder: "Builder", declared: dict[str, dict]) -> None:
     definitions = {name: builder.definition_site(name).typed for name in builder._definition_names()
                    if builder.definition_site(name) is not None and builder.definition_site(name).typed is not None
                    and not builder.definition_site(name).failed}
-    presence = Presence(_presence_rules(builder, declared), definitions)
-    stages = _Stages(builder, presence)
+    try:
+        presence = Presence(_presence_rules(builder, declared), definitions)
+        stages = _Stages(builder, presence)
+    except RecursionError:                  # nested too deeply to walk: reported as such, or refused earlier
+        return
     for path, site in builder.sites.items():
         if site.typed is None or site.failed or path[0] == "definitions":
             continue
-        known = stages.known(path)
-        if known is None:
-            continue
-        facts, extra = known
         try:
+            known = stages.known(path)
+            if known is None:
+                continue
+            facts, extra = known
             found = presence.unguarded(site.typed, facts, extra)
-        except RecursionError:               # nested too deeply to walk: a lint, not a load error
+        except RecursionError:
             continue
         _report_unguarded(builder, declared, site, found)
 
@@ -145,7 +148,7 @@ class _Stages:
         return frozenset([membership(spec["circumstance"], "claim.circumstances")]) \
             if "circumstance" in spec else frozenset()
 
-    def documents(self, base: tuple, before: frozenset = frozenset()) -> tuple[frozenset, tuple]:
+    def documents(self, base: tuple) -> tuple[frozenset, tuple]:
         """What is known once no document of `base` is missing: each one's `provided` (or its code in
         claim.documents), and for one needed only `when`, a rule: its `when` makes it provided."""
         facts, rules = set(), []
