@@ -492,3 +492,32 @@ def test_a_patch_that_does_not_do_what_it_says_is_an_error_and_the_product_does_
     found, loaded = derived(tmp_path, patch)
     assert found == [problem]
     assert "screen" not in loaded.products and "accidental-damage" in loaded.products
+
+
+def test_an_optional_item_field_needs_its_own_has(tmp_path):
+    text = """\
+    id: parts
+    name: Parts
+    version: "2024-01-01"
+    effective_from: 2024-01-01
+    currencies: [EUR]
+    fields:
+      claim.parts:
+        type: list
+        items:
+          cost: {type: money}
+          discount: {type: money, optional: true}
+    settlement:
+      kind: repair
+      steps:
+        - each: part in claim.parts
+          steps:
+            - amount: part.cost
+            - excess: part.discount
+              when: WHEN
+    """
+    assert unguarded(tmp_path, text, WHEN="has(part.discount)") == []
+    assert unguarded(tmp_path, text, WHEN="part.cost > 0") == [(
+        line_of(text, "- excess:"), "claim.parts[].discount may be absent (an optional item field) and nothing here "
+                                    "guarantees it: guard the read, e.g. `has(part.discount) and ...` or `if "
+                                    "has(part.discount) then ... else ...`")]
