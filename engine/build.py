@@ -34,11 +34,12 @@ from ..dsl.checker import FieldInfo, Scope, check, suggest
 from ..dsl.compiler import Compiled, compile_expression
 from ..dsl.errors import CURRENCY, CYCLE, TOO_DEEP, ExpressionError
 from ..dsl.fold import fold
-from ..dsl.iso import COUNTRIES, COUNTRY_CURRENCY, MINOR_UNITS
+from ..dsl.iso import COUNTRIES, MINOR_UNITS
 from ..dsl.parser import parse
 from ..dsl.values import Band, BandSchedule, LookupTable, Money
 
 from . import errors as E
+from . import lint
 from .claim_validator import ClaimValidator
 from .codegen import GeneratedCode, ProductCode
 from .decision import OUTCOMES
@@ -149,6 +150,11 @@ class Builder:
         self.check_rule_ids()
         fields = self.finish_fields(declared, events)
         version_date = self.check_version_date(declared)
+        self.check_unguarded_reads(declared)
+        self.check_rates(declared)
+        self.check_bounds(declared)
+        self.check_band_order()
+        self.check_table_currencies()
         if not currencies:
             self.problem(("id",), E.SCHEMA_MISSING_KEY, "the product declares no `currencies`")
         if any(p.severity == "error" for p in self.problems):
@@ -176,6 +182,27 @@ class Builder:
         code = ProductCode(product, self)
         code.generate()
         return replace(product, code=GeneratedCode(code.compile(), code.source()))
+
+    # -- the checks that catch the mistakes that cost money (engine.lint) ---------------
+    def check_unguarded_reads(self, declared: dict[str, dict]) -> None:
+        """A field that may be absent, read where nothing guarantees it is there (flow typing)."""
+        lint.unguarded_reads(self, declared)
+
+    def check_rates(self, declared: dict[str, dict]) -> None:
+        """Depreciation rates, shares, co-payments and rates in bands and tables between 0 and 1."""
+        lint.rates(self, declared)
+
+    def check_bounds(self, declared: dict[str, dict]) -> None:
+        """`min` above `max`, and bounds no value can meet."""
+        lint.bounds(self, declared)
+
+    def check_band_order(self) -> None:
+        """A band schedule that is not monotonic, at the band that breaks the order."""
+        lint.band_order(self)
+
+    def check_table_currencies(self) -> None:
+        """A row whose currency is not its country's, unless the table declares it by design."""
+        lint.table_currencies(self)
 
     def settlement_kinds(self) -> frozenset[str]:
         site = self.sites.get(("settlement", "kind"))
@@ -742,11 +769,6 @@ class Builder:
                 if found is None:
                     continue
                 constant, type_ = found
-                if key is not None and key_kind == "country" and isinstance(type_, t.Money):
-                    local = COUNTRY_CURRENCY.get(key)
-                    if local and local != type_.currency:
-                        self.problem(path, E.PRODUCT_TABLE, f"the row for {key} is in {type_.currency}, but "
-                                     f"{key} uses {local}", severity="warning")
                 if isinstance(type_, t.Money) and isinstance(value_type, t.Money):
                     joined = t.Money(type_.currency if type_.currency == value_type.currency else None)
                 else:
@@ -801,13 +823,6 @@ class Builder:
                 constant, type_ = found
                 value_type = type_ if value_type is None else (t.unify(value_type, type_) or value_type)
                 bands.append(_band(low, high, inclusive, constant, key_type))
-            numbers = [band[2] for band in bands if isinstance(band[2], (int, Decimal))]
-            if len(numbers) == len(bands) == len(rows):
-                for i in range(1, len(numbers)):
-                    if numbers[i] < numbers[i - 1] and numbers != sorted(numbers, reverse=True):
-                        self.problem(where + ("bands", i, "value"), E.PRODUCT_BANDS,
-                                     f"not monotonic: {numbers[i]} after {numbers[i - 1]}, while the other "
-                                     "bands increase", severity="warning")
             self.table_types[name] = t.Bands(value_type or t.ERROR, key_type or t.NUMBER)
             self.named[name] = BandSchedule(name, schedule.get("clause"), unit, tuple(bands))
 

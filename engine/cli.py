@@ -19,7 +19,7 @@ from typing import TextIO
 from .. import __version__
 from . import batch
 from .audit import AuditLog
-from .loader import load
+from .loader import TEST_SUFFIXES, load
 from .product_book import ProductBook, load_products
 from .claim_reader import (ClaimFileError, StdinReader, claim_file_kind, decide_claim, jsonl_line, read_claims,
                            read_jsonl_file)
@@ -298,6 +298,10 @@ def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
     paths = _existing_paths(args.paths, stderr)
     if paths is None:
         return EXIT_USAGE
+    tests = [p for p in paths if os.path.isfile(p) and p.endswith(TEST_SUFFIXES)]
+    if tests:
+        stderr.write("".join(f"policyconf: {p} is a test file: use `policyconf test {p}`\n" for p in tests))
+        return EXIT_USAGE
     loaded = load(paths)
     problems = loaded.problems
     errors = loaded.errors
@@ -317,8 +321,10 @@ def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
             stdout.write(f"{_count(len(errors), 'error')}{', ' + _count(warnings, 'warning') if warnings else ''}"
                          f" in {', '.join(paths)}\n")
         else:
+            bases = "".join(f" (built on {base_id}, read from {', '.join(files)})"
+                            for base_id, files in loaded.bases.items())
             stdout.write(f"ok: {_count(count, 'product')} ({_count(versions, 'version')}) valid in {', '.join(paths)}"
-                         f"{', ' + _count(len(problems), 'warning') if problems else ''}\n")
+                         f"{bases}{', ' + _count(len(problems), 'warning') if problems else ''}\n")
     return EXIT_PROBLEMS if errors else EXIT_OK
 
 

@@ -122,6 +122,10 @@ PRODUCT_NONE = "product.none"
 PRODUCT_DUPLICATE_RULE = "product.duplicate-rule"
 PRODUCT_RULE_CONSTANT = "product.constant-rule"
 PRODUCT_REDUNDANT_OVERRIDE = "product.redundant-override"
+PRODUCT_RATE = "product.rate"
+PRODUCT_BOUNDS = "product.bounds"
+REF_REPLACES_GROUP = "ref.replaces-group"
+REF_UNKNOWN_OVERRIDE = "ref.unknown-override"
 
 # -- stable codes: test files (policyconf test) ------------------------------
 REF_UNKNOWN_RULE = "ref.unknown-rule"             # a reason an expectation names is no rule of the product

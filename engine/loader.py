@@ -22,7 +22,7 @@ from . import errors as E
 from . import schema
 from .build import Builder
 from .errors import Problem, ProductError
-from .inheritance import Source, merge_patch, unchanged
+from .inheritance import Source, merge_patch, override_problems, unchanged, without
 from .model import Product
 from .yaml_reader import Document, load_document, read_text
 
@@ -65,6 +65,8 @@ class Loaded:
     """What loading found: the products built and every problem (warnings included)."""
     products: dict[str, tuple[Product, ...]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # bases read from a derived product's folder to build it, not named themselves: id -> files
+    bases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -83,29 +85,10 @@ def load(paths: Iterable[str] | str) -> Loaded:
         if not os.path.exists(path):
             problems.append(Problem(path, 1, 1, E.FILE_UNREADABLE, "no such file or directory"))
     for file in files:
-        text = None
-        try:
-            text = read_text(file)
-            document = load_document(text, file)
-        except ProductError as error:
-            problems.extend(error.problems)
-            failed.setdefault(_id_of_broken(file, text), file)
-            continue
-        data = document.data
-        if not isinstance(data, dict):
-            failed.setdefault(_id_of_broken(file, text), file)
-            problems.append(Problem(file, 1, 1, E.SCHEMA_TYPE, "a product file must be a mapping of keys "
-                                    f"(id, name, version, ...), not {type(data).__name__ if data is not None else 'empty'}",
-                                    source_line=document.line_text(1)))
-            continue
-        found = schema.check(data, document, patch="extends" in data)
-        problems.extend(found)
-        if found:
-            failed.setdefault(data["id"] if isinstance(data.get("id"), str) else _id_of_broken(file, text), file)
-            continue
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        version = _Version(document, data, digest, date.fromisoformat(data["effective_from"]))
-        versions.setdefault(data["id"], []).append(version)
+        version = _read(file, problems, failed=failed)
+        if version is not None:
+            versions.setdefault(version.data["id"], []).append(version)
+    bases = _bases_beside(files, versions, problems)
     if not files and not problems:
         problems.append(Problem(", ".join(paths) or ".", 1, 1, E.PRODUCT_NONE, "no product files (*.yaml) found"))
 
@@ -115,7 +98,8 @@ def load(paths: Iterable[str] | str) -> Loaded:
     for chain in versions.values():
         for version in chain:
             _resolve(version, versions, failed, problems, [])
-    loaded = Loaded(problems=problems)
+    loaded = Loaded(problems=problems, bases={base_id: tuple(v.document.file for v in versions[base_id])
+                                              for base_id in sorted(bases)})
     for product_id, chain in versions.items():
         built = tuple(v.product for v in chain if v.product is not None)
         if built and len(built) == len(chain):
@@ -134,9 +118,43 @@ def load(paths: Iterable[str] | str) -> Loaded:
                     f"different dates ({', '.join(sorted(str(d) for d in dates))}); one product has one version "
                     "date"))
                 continue
-            loaded.products[product_id] = built
-    loaded.problems = _once(loaded.problems)
+            if product_id not in bases:
+                loaded.products[product_id] = built
+    loaded.problems = _unique(loaded.problems)
     return loaded
+
+
+def _read(file: str, problems: list[Problem], wanted: str | None = None,
+          failed: dict[str, str] | None = None) -> _Version | None:
+    """A product file read and checked against the schema, or None after noting its problems (and,
+    in `failed`, its product id: what extends it is then not checked). `wanted`: an id; a file of
+    another product (or one that cannot be read) is then passed over without a word."""
+    failed = {} if failed is None else failed
+    text = None
+    try:
+        text = read_text(file)
+        document = load_document(text, file)
+    except ProductError as error:
+        if wanted is None:
+            problems.extend(error.problems)
+            failed.setdefault(_id_of_broken(file, text), file)
+        return None
+    data = document.data
+    if wanted is not None and (not isinstance(data, dict) or data.get("id") != wanted):
+        return None
+    if not isinstance(data, dict):
+        failed.setdefault(_id_of_broken(file, text), file)
+        problems.append(Problem(file, 1, 1, E.SCHEMA_TYPE, "a product file must be a mapping of keys "
+                                f"(id, name, version, ...), not {type(data).__name__ if data is not None else 'empty'}",
+                                source_line=document.line_text(1)))
+        return None
+    found = schema.check(data, document, patch="extends" in data)
+    problems.extend(found)
+    if found:
+        failed.setdefault(data["id"] if isinstance(data.get("id"), str) else _id_of_broken(file, text), file)
+        return None
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _Version(document, data, digest, date.fromisoformat(data["effective_from"]))
 
 
 def _id_of_broken(file: str, text: str | None) -> str:
@@ -148,15 +166,42 @@ def _id_of_broken(file: str, text: str | None) -> str:
     return name.rsplit(".", 1)[0]
 
 
-def _once(problems: list[Problem]) -> list[Problem]:
-    """Sorted by position, each problem once (a problem of a base is reported at its own line only)."""
-    seen, result = set(), []
-    for problem in sorted(problems):
-        key = (problem.file, problem.line, problem.column, problem.severity, problem.code, problem.message)
-        if key not in seen:
-            seen.add(key)
-            result.append(problem)
-    return result
+def _bases_beside(files: list[str], versions: dict[str, list[_Version]], problems: list[Problem]) -> set[str]:
+    """The bases of derived products named without them (`validate products/screen-protection.yaml`),
+    read from the derived product's own folder: every version of each (and their own bases, in
+    turn). They are loaded to build what extends them, and their problems reported, but they are
+    not among the products loaded. Returns their ids."""
+    read = {os.path.abspath(file) for file in files}
+    found: set[str] = set()
+    while True:
+        wanted = sorted({(version.data["extends"], os.path.dirname(version.document.file) or ".")
+                         for chain in versions.values() for version in chain
+                         if version.data.get("extends") and version.data["extends"] not in versions})
+        added = False
+        for base_id, folder in wanted:
+            if base_id in versions:
+                continue
+            for file in product_files([folder]):
+                if os.path.abspath(file) in read:
+                    continue
+                version = _read(file, problems, wanted=base_id)
+                if version is not None:
+                    read.add(os.path.abspath(file))
+                    versions.setdefault(base_id, []).append(version)
+                    found.add(base_id)
+                    added = True
+        if not added:
+            return found
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    """Sorted, each once: a problem in a base product's file is found again in every product that
+    extends it (the derived product is built from the base's text)."""
+    seen = {}
+    for problem in problems:
+        seen.setdefault((problem.file, problem.line, problem.column, problem.severity, problem.code,
+                         problem.message), problem)
+    return sorted(seen.values())
 
 
 def _check_chain(product_id: str, chain: list[_Version]) -> list[Problem]:
@@ -194,6 +239,7 @@ def _resolve(version: _Version, versions: dict[str, list[_Version]], failed: dic
         return
     data = version.data
     base_id = data.get("extends")
+    overrides: list = []
     if base_id is None:
         version.merged, version.source = data, Source(version.document)
     else:
@@ -244,6 +290,11 @@ def _resolve(version: _Version, versions: dict[str, list[_Version]], failed: dic
             problems.append(version.document.problem(
                 path, E.PRODUCT_REDUNDANT_OVERRIDE, f"this changes nothing: {base_id} already has the same "
                 f"value at {'.'.join(str(p) for p in path)}", severity="warning"))
+        overrides = override_problems(inherited, patch, base_id, schema.missing_keys(merge_patch(inherited, patch)))
+        for path, code, message in overrides:
+            problems.append(version.document.problem(path, code, message, key=True))
+        # an override of an id the base does not have is reported as that, not as its missing keys
+        patch = without(patch, [path for path, code, _ in overrides if code == E.REF_UNKNOWN_OVERRIDE])
         version.merged = {**merge_patch(inherited, patch), "extends": base_id}   # the product says what it extends
         version.source = base.source.derive(inherited, patch, version.document)
         found = schema.check(version.merged, version.source)
@@ -256,8 +307,8 @@ def _resolve(version: _Version, versions: dict[str, list[_Version]], failed: dic
     builder = Builder(version.merged, version.source, version.digest)
     product = builder.build()
     problems.extend(builder.problems)
-    version.failed = any(p.severity == "error" for p in builder.problems)
-    version.product = product
+    version.failed = bool(overrides) or any(p.severity == "error" for p in builder.problems)
+    version.product = None if overrides else product
 
 
 def version_on(chain, day: date):

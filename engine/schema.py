@@ -108,6 +108,23 @@ def check(data, document, patch: bool = False) -> list[Problem]:
     return problems
 
 
+def missing_keys(data) -> dict[tuple, list[str]]:
+    """Where the full product schema finds mappings without keys they need: path -> the keys
+    missing (for a derived product: an override of an id its base does not have)."""
+    found: dict[tuple, list[str]] = {}
+
+    def visit(error):
+        if error.validator == "required":
+            missing = [k for k in error.validator_value if isinstance(error.instance, dict) and k not in error.instance]
+            keys = found.setdefault(tuple(error.absolute_path), [])
+            keys.extend(k for k in missing if k not in keys)
+        for sub in error.context or ():
+            visit(sub)
+    for error in _VALIDATOR.iter_errors(data):
+        visit(error)
+    return found
+
+
 def _calendar_dates(data, document) -> list[Problem]:
     """The header's dates are real ones (the schema only sees their shape: 2024-02-30 has it)."""
     found = []
