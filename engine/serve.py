@@ -13,13 +13,18 @@ An ASGI application (`create_app`) served by uvicorn. JSON in and out as in the 
     GET  /openapi.json                        the OpenAPI 3.1 document of all of the above
 
 Status codes: 200 a decision (whatever the outcome); 400 a body that is not JSON
-(`claim.unreadable`); 404 an unknown product (`claim.unknown-product`) or path
-(`request.not-found`); 405 a method the path does not take (`request.method`, with `Allow`);
-413 a body over its limit (`request.too-large`); 415 a body that says it is not JSON
-(`request.media-type`); 422 invalid input: the claim's own error object, a claim whose
-`product` differs from the path (`claim.product-mismatch`), a batch that is not
-`{"claims": [...]}` of at most 10,000 claims (`request.invalid`); 503 no products loaded yet (`service.not-ready`).
+(`claim.unreadable`, a claim holding text UTF-8 cannot carry included); 404 an unknown product
+(`claim.unknown-product`) or path (`request.not-found`); 405 a method the path does not take
+(`request.method`, with `Allow`); 413 a body over its limit (`request.too-large`); 415 a body
+that says it is not JSON (`request.media-type`); 422 invalid input: the claim's own error object,
+a claim whose `product` differs from the path (`claim.product-mismatch`), a batch that is not
+`{"claims": [...]}` of at most 10,000 claims (`request.invalid`); 503 no products loaded yet
+(`service.not-ready`).
 Every error body is the contract's error object, `{"claim_id", "error": {"code", "message", "path"}}`.
+
+The event loop only moves bytes: parsing bodies, deciding claims, writing decisions and loading
+products run in a pool of worker threads (`WORKERS`), so that /healthz and /readyz answer at once
+while a slow claim, a long batch or a reload is being worked on.
 
 Reloading: a background task polls the product files every `reload_interval` seconds (the
 files the loader reads: names and a SHA-256 of their content) and, when they change, loads
@@ -37,12 +42,14 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import hashlib
 import json
 import logging
 import os
 import re
 import time
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
@@ -53,7 +60,7 @@ from .loader import product_files
 from .product_book import ProductBook, claim_id_of, load_products
 from .claim_reader import decide_claim, parse_json
 from .errors import ClaimError, ProductError
-from .jsonio import dumps
+from .jsonio import dumps, json_value
 
 log = logging.getLogger("policyconf.serve")
 
@@ -62,9 +69,21 @@ log = logging.getLogger("policyconf.serve")
 MAX_BODY = 1024 * 1024                  # bytes: one claim
 MAX_BATCH_BODY = 16 * 1024 * 1024       # bytes: a batch (the command line's limit for a claim file)
 MAX_BATCH_CLAIMS = 10_000               # claims in one batch
-BATCH_SLICE = 100                       # claims decided between two turns of the event loop
-PARSE_IN_THREAD = 256 * 1024            # bodies larger than this are parsed in a worker thread
+BATCH_SLICE = 100                       # claims of a batch decided and written by one worker call
 DRAIN = 4 * 1024 * 1024                 # bytes over a limit read and dropped before the 413
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))        # the cores this process may run on
+    except AttributeError:                          # not on Linux
+        return os.cpu_count() or 1
+
+
+# Worker threads for parsing, deciding, writing and loading: the event loop only moves bytes.
+# The GIL lets one thread compute at a time, so threads add no speed; a few more than the cores
+# keep one slow claim from holding up the others (the sizing of asyncio's default executor).
+WORKERS = min(32, _cores() + 4)
 
 # Codes of the HTTP layer live with every other stable code, in engine.errors.
 from .errors import (CLAIM_PRODUCT_MISMATCH, REQUEST_INVALID, REQUEST_MEDIA_TYPE, REQUEST_METHOD,  # noqa: E402
@@ -116,9 +135,10 @@ def fingerprint(directory: str) -> tuple:
 class Products:
     """The current snapshot, swapped whole; the last reload problem; the polling task."""
 
-    def __init__(self, directory: str, interval: float):
+    def __init__(self, directory: str, interval: float, executor: Executor | None = None):
         self.directory = directory
         self.interval = interval
+        self.executor = executor                    # None: asyncio's default executor
         self.current: Snapshot | None = None        # replaced by one assignment, never mutated
         self.error: dict | None = None              # the last failed load, until one succeeds
         self._seen: tuple | None = None             # fingerprint of the last load attempted
@@ -155,13 +175,13 @@ class Products:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            seen = await asyncio.to_thread(fingerprint, self.directory)
+            seen = await self._in_worker(fingerprint, self.directory)
             if seen == self._seen:
                 return False
             self._seen = seen
             started = time.perf_counter()
             try:
-                book = await asyncio.to_thread(load_products, self.directory)
+                book = await self._in_worker(load_products, self.directory)
             except ProductError as error:
                 self._failed(error.problems)
                 return False
@@ -181,6 +201,9 @@ class Products:
             for warning in book.warnings:
                 log.warning("%s", warning.format(with_source=False))
             return True
+
+    def _in_worker(self, function, *args) -> Awaitable:
+        return asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(function, *args))
 
     def _failed(self, problems: list) -> None:
         errors = [p for p in problems if p.severity == "error"] or list(problems)
@@ -206,11 +229,43 @@ class HTTPError(Exception):
 
 
 def _json_bytes(value: Any) -> bytes:
-    return dumps(value).encode("utf-8")
+    """`value` as the UTF-8 bytes of its JSON, whatever text it holds.
+
+    A JSON string may carry a lone surrogate (`"\\ud800"`), which is no character and has no
+    UTF-8: an error message that quotes such text is written with the surrogate escaped, as
+    JSON allows (`\\ud800`), rather than failing the response. (A decision is never written so:
+    see `_result_bytes`.)
+    """
+    text = dumps(value)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":"), default=json_value).encode("ascii")
+
+
+def _unencodable(error: UnicodeEncodeError) -> dict:
+    return ClaimError(E.CLAIM_UNREADABLE, "the claim holds text that is not Unicode: a lone surrogate "
+                      f"(U+{ord(error.object[error.start]):04X}) in a string", None).to_dict()
+
+
+def _result_bytes(result: dict) -> tuple[bytes, bool]:
+    """A decision or a claim's error object as UTF-8 JSON, and whether it could be written as it is.
+
+    A claim may hold a lone surrogate (`"id": "X\\ud800"`): JSON text can say it, UTF-8 cannot,
+    and neither can any decision worth the name. Such a claim gets, in place of its result, the
+    error object saying so: the writer never fails, so a batch's answer is never cut short.
+    """
+    try:
+        return dumps(result).encode("utf-8"), True
+    except UnicodeEncodeError as error:
+        return dumps(_unencodable(error)).encode("utf-8"), False
 
 
 async def _respond(send, status: int, value: Any, headers: list | None = None) -> None:
-    body = _json_bytes(value)
+    await _respond_bytes(send, status, _json_bytes(value), headers)
+
+
+async def _respond_bytes(send, status: int, body: bytes, headers: list | None = None) -> None:
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode())] + (headers or [])})
@@ -268,8 +323,9 @@ async def _read_body(scope, receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-async def _parse(body: bytes) -> Any:
-    """The body as JSON with exact decimals (the library's claim reader): 400 if it is not JSON."""
+def _parse(body: bytes) -> Any:
+    """The body as JSON with exact decimals (the library's claim reader): 400 if it is not JSON.
+    Runs in a worker thread."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -277,8 +333,6 @@ async def _parse(body: bytes) -> Any:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        if len(body) > PARSE_IN_THREAD:         # a big batch: let other requests run meanwhile
-            return await asyncio.to_thread(parse_json, text)
         return parse_json(text)
     except json.JSONDecodeError as error:
         raise HTTPError(400, E.CLAIM_UNREADABLE,
@@ -303,6 +357,49 @@ def _decide(book: ProductBook, claim: Any) -> dict:
                           None, claim_id_of(claim)).to_dict()
 
 
+def _evaluate_one(book: ProductBook, product_id: str, body: bytes) -> tuple[int, bytes]:
+    """POST /v1/products/{id}/evaluate, in a worker thread: the status and the body of the answer."""
+    claim = _parse(body)
+    if type(claim) is dict:
+        named = claim.get("product")
+        if named is None:                           # absent (or null): the path names the product
+            claim["product"] = product_id
+        elif named != product_id:
+            shown = named if type(named) is str else type(named).__name__
+            raise HTTPError(422, CLAIM_PRODUCT_MISMATCH, f"the claim names product '{shown}' but was sent "
+                            f"to /v1/products/{product_id}/evaluate", "product", claim_id_of(claim))
+    result = decide_claim(book, claim)
+    written, whole = _result_bytes(result)
+    error = result.get("error") if whole else {"code": E.CLAIM_UNREADABLE}
+    if error is None:
+        return 200, written
+    # nested too deeply to decide is unreadable, as JSON that deep is; so is text UTF-8 cannot carry
+    return (400 if error["code"] == E.CLAIM_UNREADABLE else 422), written
+
+
+def _batch_claims(body: bytes) -> list:
+    """The claims of a POST /v1/evaluate/batch body, in a worker thread (400 or 422 if it is none)."""
+    document = _parse(body)
+    if type(document) is not dict or type(document.get("claims")) is not list:
+        raise HTTPError(422, REQUEST_INVALID, 'the body must be an object {"claims": [claim, ...]}', "claims")
+    extra = sorted(set(document) - {"claims"})
+    if extra:
+        raise HTTPError(422, REQUEST_INVALID, f"unknown key '{extra[0]}': the body is "
+                        '{"claims": [claim, ...]}', extra[0])
+    claims = document["claims"]
+    if len(claims) > MAX_BATCH_CLAIMS:
+        raise HTTPError(422, REQUEST_INVALID, f"{len(claims)} claims in one batch; at most "
+                        f"{MAX_BATCH_CLAIMS}", "claims")
+    return claims
+
+
+def _batch_slice(book: ProductBook, claims: list, start: int) -> bytes:
+    """Claims `start` to `start + BATCH_SLICE` of a batch decided and written, in a worker thread:
+    their results joined by commas. Each claim's result is written on its own, so that one that
+    cannot be written becomes its error object and the others are untouched."""
+    return b",".join(_result_bytes(_decide(book, claim))[0] for claim in claims[start:start + BATCH_SLICE])
+
+
 # -- the application ---------------------------------------------------------------------------
 Handler = Callable[..., Awaitable[None]]
 _EVALUATE = re.compile(r"/v1/products/([^/]+)/evaluate")
@@ -312,7 +409,9 @@ class App:
     """The ASGI application (HTTP and lifespan)."""
 
     def __init__(self, products_dir: str, reload_interval: float = 1.0):
-        self.products = Products(products_dir, reload_interval)
+        # made at once, its threads when first needed; shut down with the application (lifespan)
+        self.executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="policyconf-worker")
+        self.products = Products(products_dir, reload_interval, self.executor)
         self.routes: dict[str, dict[str, Handler]] = {
             "/healthz": {"GET": self.healthz},
             "/readyz": {"GET": self.readyz},
@@ -342,6 +441,7 @@ class App:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.products.stop()
+                self.executor.shutdown(wait=False, cancel_futures=True)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -407,6 +507,10 @@ class App:
     async def list_products(self, scope, receive, send) -> None:
         await _respond(send, 200, {"products": self._snapshot().products})
 
+    def _work(self, function, *args) -> Awaitable:
+        """`function(*args)` in a worker thread; the event loop goes on meanwhile."""
+        return asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(function, *args))
+
     async def evaluate(self, scope, receive, send, product_id: str) -> None:
         _check_media_type(scope)
         body = await _read_body(scope, receive, MAX_BODY)
@@ -416,54 +520,27 @@ class App:
         except KeyError:
             raise HTTPError(404, E.CLAIM_UNKNOWN_PRODUCT, f"unknown product '{product_id}' "
                             f"(products: {', '.join(book.ids)})", "product") from None
-        claim = await _parse(body)
-        if type(claim) is dict:
-            named = claim.get("product")
-            if named is None:                       # absent (or null): the path names the product
-                claim["product"] = product_id
-            elif named != product_id:
-                shown = named if type(named) is str else type(named).__name__
-                raise HTTPError(422, CLAIM_PRODUCT_MISMATCH, f"the claim names product '{shown}' but was sent "
-                                f"to /v1/products/{product_id}/evaluate", "product", claim_id_of(claim))
-        # Decided inline, on the event loop: a claim costs 20-50 µs of pure CPU, less than handing it
-        # to a worker thread and back (queue, wake-up, GIL hand-over), and a thread would not run it in
-        # parallel anyway (the GIL). A request's latency is lowest this way; the loop is never held
-        # for long. Batches, which are long, give the loop back every BATCH_SLICE claims.
-        result = decide_claim(book, claim)
-        error = result.get("error")
-        if error is None:
-            status = 200
-        else:                                       # nested too deeply to decide is unreadable, as JSON that deep is
-            status = 400 if error["code"] == E.CLAIM_UNREADABLE else 422
-        await _respond(send, status, result)
+        # In a worker, though a claim of the seed products costs 20-50 µs: a product's claim may take
+        # far longer (thousands of rules, a query over a long list), and the event loop must not wait.
+        status, answer = await self._work(_evaluate_one, book, product_id, body)
+        await _respond_bytes(send, status, answer)
 
     async def evaluate_batch(self, scope, receive, send) -> None:
         _check_media_type(scope)
         body = await _read_body(scope, receive, MAX_BATCH_BODY)
-        document = await _parse(body)
-        if type(document) is not dict or type(document.get("claims")) is not list:
-            raise HTTPError(422, REQUEST_INVALID, 'the body must be an object {"claims": [claim, ...]}', "claims")
-        extra = sorted(set(document) - {"claims"})
-        if extra:
-            raise HTTPError(422, REQUEST_INVALID, f"unknown key '{extra[0]}': the body is "
-                            '{"claims": [claim, ...]}', extra[0])
-        claims = document["claims"]
-        if len(claims) > MAX_BATCH_CLAIMS:
-            raise HTTPError(422, REQUEST_INVALID, f"{len(claims)} claims in one batch; at most "
-                            f"{MAX_BATCH_CLAIMS}", "claims")
+        claims = await self._work(_batch_claims, body)
+        del body
         book = self._snapshot().book                # one book for the whole batch
         # Streamed: the status is known before the first claim is decided (a bad claim is an error
         # object in its place, never an error status), so results are written as they are decided,
-        # a slice at a time, and the event loop serves other requests between slices.
+        # a slice at a time, each slice in a worker.
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json")]})
         separator = b'{"results":['
         for start in range(0, len(claims), BATCH_SLICE):
-            part = ",".join(dumps(_decide(book, claim)) for claim in claims[start:start + BATCH_SLICE])
-            await send({"type": "http.response.body", "body": separator + part.encode("utf-8"),
-                        "more_body": True})
+            part = await self._work(_batch_slice, book, claims, start)
+            await send({"type": "http.response.body", "body": separator + part, "more_body": True})
             separator = b","
-            await asyncio.sleep(0)
         await send({"type": "http.response.body", "body": (b'{"results":[' if separator != b"," else b"") + b"]}"})
 
 
