@@ -15,16 +15,22 @@ An ASGI application (`create_app`) served by uvicorn. JSON in and out as in the 
 Status codes: 200 a decision (whatever the outcome); 400 a body that is not JSON
 (`claim.unreadable`, a claim holding text UTF-8 cannot carry included); 404 an unknown product
 (`claim.unknown-product`) or path (`request.not-found`); 405 a method the path does not take
-(`request.method`, with `Allow`); 413 a body over its limit (`request.too-large`); 415 a body
-that says it is not JSON (`request.media-type`); 422 invalid input: the claim's own error object,
-a claim whose `product` differs from the path (`claim.product-mismatch`), a batch that is not
-`{"claims": [...]}` of at most 10,000 claims (`request.invalid`); 503 no products loaded yet
-(`service.not-ready`).
+(`request.method`, with `Allow`); 413 a body over its limit, in bytes or in the memory it would
+take once parsed (`request.too-large`); 415 a body that says it is not JSON (`request.media-type`);
+422 invalid input: the claim's own error object, a claim whose `product` differs from the path
+(`claim.product-mismatch`), a batch that is not `{"claims": [...]}` of at most 10,000 claims
+(`request.invalid`); 503 no products loaded yet (`service.not-ready`), or the memory set aside
+for request bodies in use (`service.busy`), each with `Retry-After`.
 Every error body is the contract's error object, `{"claim_id", "error": {"code", "message", "path"}}`.
 
 The event loop only moves bytes: parsing bodies, deciding claims, writing decisions and loading
 products run in a pool of worker threads (`WORKERS`), so that /healthz and /readyz answer at once
 while a slow claim, a long batch or a reload is being worked on.
+
+Memory is bounded whatever the clients send: every request body is charged, as it arrives, what
+it will take once parsed (an upper bound counted from its bytes before any parsing: `BodyCost`),
+and all bodies together may hold `body_memory` bytes. A body that would not fit alone is 413;
+one that does not fit beside the others now is 503 with `Retry-After`, its bytes read and dropped.
 
 Reloading: a background task polls the product files every `reload_interval` seconds (the
 files the loader reads: names and a SHA-256 of their content) and, when they change, loads
@@ -71,6 +77,8 @@ MAX_BATCH_BODY = 16 * 1024 * 1024       # bytes: a batch (the command line's lim
 MAX_BATCH_CLAIMS = 10_000               # claims in one batch
 BATCH_SLICE = 100                       # claims of a batch decided and written by one worker call
 DRAIN = 4 * 1024 * 1024                 # bytes over a limit read and dropped before the 413
+BODY_MEMORY = 512 * 1024 * 1024         # bytes all request bodies may hold at once, raw and parsed (--body-memory)
+RETRY_AFTER = (b"retry-after", b"1")    # seconds, on every 503
 
 
 def _cores() -> int:
@@ -87,7 +95,7 @@ WORKERS = min(32, _cores() + 4)
 
 # Codes of the HTTP layer live with every other stable code, in engine.errors.
 from .errors import (CLAIM_PRODUCT_MISMATCH, REQUEST_INVALID, REQUEST_MEDIA_TYPE, REQUEST_METHOD,  # noqa: E402
-                     REQUEST_NOT_FOUND, REQUEST_TOO_LARGE, SERVICE_INTERNAL, SERVICE_NOT_READY)
+                     REQUEST_NOT_FOUND, REQUEST_TOO_LARGE, SERVICE_BUSY, SERVICE_INTERNAL, SERVICE_NOT_READY)
 
 
 # -- the loaded products and the watcher that replaces them -------------------------------
@@ -216,6 +224,97 @@ class Products:
                   "\n".join("  " + p.format(with_source=False) for p in problems))
 
 
+# -- memory for request bodies -------------------------------------------------------------------
+_UCS4 = re.compile(rb"[\xf0-\xf4]")            # the first byte of a character past U+FFFF
+_UCS2 = re.compile(rb"[\xc4-\xef]")            # the first byte of a character U+0100 to U+FFFF
+
+
+class BodyCost:
+    """An upper bound of the memory a JSON body takes until it is parsed, counted from its bytes
+    chunk by chunk as they arrive, before any of it is parsed.
+
+    Parsed, JSON takes far more than its text: 16 MiB of `{},{},...` is 5.6 million dicts,
+    430 MB. What it takes follows from what the text holds: every object or array (`{`, `[`) is
+    one container (an empty dict 64 bytes, a list 56), every value after a `,` or a `:` at most
+    one more object and its reference (a Decimal, 104 bytes, is the largest scalar; a key's dict
+    entry), and the characters of the text are held at most four times (the chunks and the
+    bytes joined from them, the decoded text, the parsed strings), each as wide as the widest
+    character decoded (Python stores 1, 2 or 4 bytes a character). Characters inside strings are
+    counted as if they were structure: an overcount, never an undercount. Measured against
+    tracemalloc on every shape of JSON (tests/security/test_http_limits.py), the bound is 1.2 to
+    11 times what parsing takes; a realistic batch's, about 2.3 times (16 MiB of claims: 260 MiB).
+    """
+    __slots__ = ("raw", "containers", "values", "width")
+    CONTAINER = 80
+    VALUE = 128
+    BASE = 64 * 1024
+
+    def __init__(self):
+        self.raw = self.containers = self.values = 0
+        self.width = 1
+
+    def add(self, chunk: bytes) -> int:
+        """Count one more chunk of the body; the bound for all of it so far."""
+        self.raw += len(chunk)
+        self.containers += chunk.count(b"{") + chunk.count(b"[")
+        self.values += chunk.count(b",") + chunk.count(b":")
+        if self.width < 4 and not chunk.isascii():
+            if _UCS4.search(chunk):
+                self.width = 4
+            elif self.width < 2 and _UCS2.search(chunk):
+                self.width = 2
+        return self.total
+
+    @property
+    def total(self) -> int:
+        return (self.BASE + self.raw * (2 + 2 * self.width) + self.CONTAINER * self.containers
+                + self.VALUE * self.values)
+
+
+class BodyMemory:
+    """The memory request bodies hold, each charged its `BodyCost` as it arrives: `limit` bytes in
+    all. Used on the event loop only (no lock): charged as a body is read, given back when the
+    request is answered."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.held = 0
+
+    def hold(self) -> "Hold":
+        return Hold(self)
+
+
+class Hold:
+    """What one request's body holds of the `BodyMemory`; given back when the request is done
+    (`with memory.hold() as hold:`)."""
+    __slots__ = ("memory", "amount")
+
+    def __init__(self, memory: BodyMemory):
+        self.memory = memory
+        self.amount = 0
+
+    def grow_to(self, amount: int) -> bool:
+        """Hold `amount` bytes in all, if the memory has them; False (holding what it held) if not."""
+        extra = amount - self.amount
+        if extra <= 0:
+            return True
+        if self.memory.held + extra > self.memory.limit:
+            return False
+        self.memory.held += extra
+        self.amount = amount
+        return True
+
+    def release(self) -> None:
+        self.memory.held -= self.amount
+        self.amount = 0
+
+    def __enter__(self) -> "Hold":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 # -- HTTP plumbing ---------------------------------------------------------------------------
 class HTTPError(Exception):
     """An error response: the status and the contract's error object."""
@@ -289,19 +388,23 @@ def _check_media_type(scope) -> None:
                         f"not {media.decode('latin-1') or 'empty'}")
 
 
-async def _read_body(scope, receive, limit: int) -> bytes:
-    """The request body, refused with 413 when it exceeds `limit` bytes.
+async def _read_body(scope, receive, limit: int, hold: Hold) -> bytes:
+    """The request body, charged to `hold` as it arrives (`BodyCost`); refused with 413 when it
+    exceeds `limit` bytes or would take more than all the memory for bodies once parsed, with 503
+    (`service.busy`) when that memory is in use by other requests.
 
-    What is over the limit is read and dropped (up to DRAIN more bytes) before the 413 goes out:
-    closing a connection with unread data in it resets it, and a client still sending its body
-    would see the reset instead of the answer. A body larger still is refused at once.
+    What is over the limit, or refused, is read and dropped (up to DRAIN bytes over the limit)
+    before the answer goes out: closing a connection with unread data in it resets it, and a
+    client still sending its body would see the reset instead of the answer. A body larger still
+    is refused at once, and its connection closed.
     """
-    too_large = HTTPError(413, REQUEST_TOO_LARGE, f"the body is larger than {limit} bytes",
-                          headers=[(b"connection", b"close")])
+    close = (b"connection", b"close")
+    too_large = HTTPError(413, REQUEST_TOO_LARGE, f"the body is larger than {limit} bytes", headers=[close])
     declared = _header(scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit + DRAIN:
         raise too_large
-    chunks, size = [], 0
+    cost = BodyCost()
+    chunks, size, refusal = [], 0, None
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
@@ -309,17 +412,30 @@ async def _read_body(scope, receive, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         more = message.get("more_body", False)
-        if size > limit:
-            chunks.clear()
-            while more and size <= limit + DRAIN:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise ConnectionAbortedError("client disconnected")
-                size += len(message.get("body", b""))
-                more = message.get("more_body", False)
-            raise too_large
-        chunks.append(chunk)
-        if not more:
+        if refusal is None:
+            if size > limit:
+                refusal = too_large
+            else:
+                needed = cost.add(chunk)
+                if needed > hold.memory.limit:
+                    refusal = HTTPError(413, REQUEST_TOO_LARGE, f"the body would take more than {hold.memory.limit} "
+                                        "bytes of memory once parsed", headers=[close])
+                elif not hold.grow_to(needed):
+                    refusal = HTTPError(503, SERVICE_BUSY, "the service is busy: the request bodies it holds use "
+                                        "all the memory set aside for them; retry later", headers=[RETRY_AFTER])
+            if refusal is None:
+                chunks.append(chunk)
+            else:
+                chunks.clear()
+                hold.release()
+        if refusal is not None:
+            if not more:
+                raise refusal
+            if size > limit + DRAIN:                 # stop reading: the connection cannot be kept
+                if close not in refusal.headers:
+                    refusal.headers.append(close)
+                raise refusal
+        elif not more:
             return b"".join(chunks)
 
 
@@ -408,7 +524,8 @@ _EVALUATE = re.compile(r"/v1/products/([^/]+)/evaluate")
 class App:
     """The ASGI application (HTTP and lifespan)."""
 
-    def __init__(self, products_dir: str, reload_interval: float = 1.0):
+    def __init__(self, products_dir: str, reload_interval: float = 1.0, body_memory: int = BODY_MEMORY):
+        self.memory = BodyMemory(body_memory)
         # made at once, its threads when first needed; shut down with the application (lifespan)
         self.executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="policyconf-worker")
         self.products = Products(products_dir, reload_interval, self.executor)
@@ -513,23 +630,28 @@ class App:
 
     async def evaluate(self, scope, receive, send, product_id: str) -> None:
         _check_media_type(scope)
-        body = await _read_body(scope, receive, MAX_BODY)
-        book = self._snapshot().book
-        try:
-            book.versions(product_id)
-        except KeyError:
-            raise HTTPError(404, E.CLAIM_UNKNOWN_PRODUCT, f"unknown product '{product_id}' "
-                            f"(products: {', '.join(book.ids)})", "product") from None
-        # In a worker, though a claim of the seed products costs 20-50 µs: a product's claim may take
-        # far longer (thousands of rules, a query over a long list), and the event loop must not wait.
-        status, answer = await self._work(_evaluate_one, book, product_id, body)
-        await _respond_bytes(send, status, answer)
+        with self.memory.hold() as hold:            # given back once answered
+            body = await _read_body(scope, receive, MAX_BODY, hold)
+            book = self._snapshot().book
+            try:
+                book.versions(product_id)
+            except KeyError:
+                raise HTTPError(404, E.CLAIM_UNKNOWN_PRODUCT, f"unknown product '{product_id}' "
+                                f"(products: {', '.join(book.ids)})", "product") from None
+            # In a worker, though a claim of the seed products costs 20-50 µs: a product's claim may take
+            # far longer (thousands of rules, a query over a long list), and the event loop must not wait.
+            status, answer = await self._work(_evaluate_one, book, product_id, body)
+            await _respond_bytes(send, status, answer)
 
     async def evaluate_batch(self, scope, receive, send) -> None:
         _check_media_type(scope)
-        body = await _read_body(scope, receive, MAX_BATCH_BODY)
-        claims = await self._work(_batch_claims, body)
-        del body
+        with self.memory.hold() as hold:            # given back once the last result is written
+            body = await _read_body(scope, receive, MAX_BATCH_BODY, hold)
+            claims = await self._work(_batch_claims, body)
+            del body
+            await self._stream_results(send, claims)
+
+    async def _stream_results(self, send, claims: list) -> None:
         book = self._snapshot().book                # one book for the whole batch
         # Streamed: the status is known before the first claim is decided (a bad claim is an error
         # object in its place, never an error status), so results are written as they are decided,
@@ -544,9 +666,10 @@ class App:
         await send({"type": "http.response.body", "body": (b'{"results":[' if separator != b"," else b"") + b"]}"})
 
 
-def create_app(products_dir: str, *, reload_interval: float = 1.0) -> App:
-    """The ASGI application serving the products in `products_dir`, reloaded when their files change."""
-    return App(os.fspath(products_dir), reload_interval)
+def create_app(products_dir: str, *, reload_interval: float = 1.0, body_memory: int = BODY_MEMORY) -> App:
+    """The ASGI application serving the products in `products_dir`, reloaded when their files change;
+    request bodies hold at most `body_memory` bytes at once, raw and parsed."""
+    return App(os.fspath(products_dir), reload_interval, body_memory)
 
 
 # -- the command -------------------------------------------------------------------------------
@@ -564,10 +687,14 @@ def serve_command(args, stderr) -> int:
     if not args.reload_interval > 0:
         stderr.write("policyconf: --reload-interval must be more than 0 seconds\n")
         return 2
+    if not args.body_memory > 0:
+        stderr.write("policyconf: --body-memory must be more than 0 MiB\n")
+        return 2
     config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["policyconf"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     try:
-        uvicorn.run(create_app(args.products, reload_interval=args.reload_interval), host=args.host,
+        app = create_app(args.products, reload_interval=args.reload_interval, body_memory=args.body_memory * 1024 * 1024)
+        uvicorn.run(app, host=args.host,
                     port=args.port, log_config=config, access_log=False, lifespan="on",
                     timeout_graceful_shutdown=10)
     except SystemExit as exit:              # uvicorn exits when it cannot start (the port is taken, ...)
