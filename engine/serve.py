@@ -15,8 +15,9 @@ An ASGI application (`create_app`) served by uvicorn. JSON in and out as in the 
 Status codes: 200 a decision (whatever the outcome); 400 a body that is not JSON
 (`claim.unreadable`, a claim holding text UTF-8 cannot carry included); 404 an unknown product
 (`claim.unknown-product`) or path (`request.not-found`); 405 a method the path does not take
-(`request.method`, with `Allow`); 413 a body over its limit, in bytes or in the memory it would
-take once parsed (`request.too-large`); 415 a body that says it is not JSON (`request.media-type`);
+(`request.method`, with `Allow`); 408 a request whose headers or body did not arrive in time
+(`request.timeout`; the connection is then closed); 413 a body over its limit, in bytes or in the
+memory it would take once parsed (`request.too-large`); 415 a body that says it is not JSON (`request.media-type`);
 422 invalid input: the claim's own error object, a claim whose `product` differs from the path
 (`claim.product-mismatch`), a batch that is not `{"claims": [...]}` of at most 10,000 claims
 (`request.invalid`); 503 no products loaded yet (`service.not-ready`), or the memory set aside
@@ -31,6 +32,13 @@ Memory is bounded whatever the clients send: every request body is charged, as i
 it will take once parsed (an upper bound counted from its bytes before any parsing: `BodyCost`),
 and all bodies together may hold `body_memory` bytes. A body that would not fit alone is 413;
 one that does not fit beside the others now is 503 with `Retry-After`, its bytes read and dropped.
+
+Time is bounded too: a request's headers must arrive within `header_timeout` seconds of its first
+byte (or of the connection), its body within `body_timeout` seconds of its headers, else it is
+answered 408 and its connection closed (`http_protocol` adds the first to uvicorn, which has no
+such timeout; the application keeps the second). uvicorn's own limits do the rest: a kept-alive
+connection idle for `KEEP_ALIVE` seconds is closed, headers over `MAX_HEADERS` bytes are a 400,
+and past `MAX_CONNECTIONS` connections at once it answers 503 itself.
 
 Reloading: a background task polls the product files every `reload_interval` seconds (the
 files the loader reads: names and a SHA-256 of their content) and, when they change, loads
@@ -79,6 +87,11 @@ BATCH_SLICE = 100                       # claims of a batch decided and written 
 DRAIN = 4 * 1024 * 1024                 # bytes over a limit read and dropped before the 413
 BODY_MEMORY = 512 * 1024 * 1024         # bytes all request bodies may hold at once, raw and parsed (--body-memory)
 RETRY_AFTER = (b"retry-after", b"1")    # seconds, on every 503
+HEADER_TIMEOUT = 10.0                   # seconds for a request's headers to arrive (--header-timeout)
+BODY_TIMEOUT = 20.0                     # seconds for its body to arrive after them (--body-timeout): 16 MiB at 0.8 MB/s
+KEEP_ALIVE = 5                          # seconds a kept-alive connection may stay idle (uvicorn's timeout_keep_alive)
+MAX_HEADERS = 16 * 1024                 # bytes of request line and headers (h11's limit, uvicorn's 400 past it)
+MAX_CONNECTIONS = 1000                  # connections and requests at once (uvicorn's limit_concurrency, 503 past it)
 
 
 def _cores() -> int:
@@ -95,7 +108,8 @@ WORKERS = min(32, _cores() + 4)
 
 # Codes of the HTTP layer live with every other stable code, in engine.errors.
 from .errors import (CLAIM_PRODUCT_MISMATCH, REQUEST_INVALID, REQUEST_MEDIA_TYPE, REQUEST_METHOD,  # noqa: E402
-                     REQUEST_NOT_FOUND, REQUEST_TOO_LARGE, SERVICE_BUSY, SERVICE_INTERNAL, SERVICE_NOT_READY)
+                     REQUEST_NOT_FOUND, REQUEST_TIMEOUT, REQUEST_TOO_LARGE, SERVICE_BUSY, SERVICE_INTERNAL,
+                     SERVICE_NOT_READY)
 
 
 # -- the loaded products and the watcher that replaces them -------------------------------
@@ -388,10 +402,13 @@ def _check_media_type(scope) -> None:
                         f"not {media.decode('latin-1') or 'empty'}")
 
 
-async def _read_body(scope, receive, limit: int, hold: Hold) -> bytes:
+async def _read_body(scope, receive, limit: int, hold: Hold, timeout: float) -> bytes:
     """The request body, charged to `hold` as it arrives (`BodyCost`); refused with 413 when it
     exceeds `limit` bytes or would take more than all the memory for bodies once parsed, with 503
-    (`service.busy`) when that memory is in use by other requests.
+    (`service.busy`) when that memory is in use by other requests, with 408 (and the connection
+    closed) when all of it has not arrived `timeout` seconds after the headers. The deadline is
+    for the whole body, not for each read: a client sending a byte a second never waits long for
+    one read, and is cut all the same.
 
     What is over the limit, or refused, is read and dropped (up to DRAIN bytes over the limit)
     before the answer goes out: closing a connection with unread data in it resets it, and a
@@ -403,6 +420,17 @@ async def _read_body(scope, receive, limit: int, hold: Hold) -> bytes:
     declared = _header(scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit + DRAIN:
         raise too_large
+    try:
+        async with asyncio.timeout(timeout):
+            return await _receive_body(receive, limit, hold, too_large)
+    except TimeoutError:
+        raise HTTPError(408, REQUEST_TIMEOUT, f"the request's body did not arrive within {timeout:g} s",
+                        headers=[(b"connection", b"close")]) from None
+
+
+async def _receive_body(receive, limit: int, hold: Hold, too_large: HTTPError) -> bytes:
+    """`_read_body` without its deadline: the chunks as they come, charged and kept, or dropped."""
+    close = (b"connection", b"close")
     cost = BodyCost()
     chunks, size, refusal = [], 0, None
     while True:
@@ -516,6 +544,69 @@ def _batch_slice(book: ProductBook, claims: list, start: int) -> bytes:
     return b",".join(_result_bytes(_decide(book, claim))[0] for claim in claims[start:start + BATCH_SLICE])
 
 
+# -- the HTTP protocol: uvicorn's, with a deadline for headers ---------------------------------------
+def http_protocol(header_timeout: float) -> type:
+    """uvicorn's h11 protocol with a deadline for each request's headers: `header_timeout` seconds
+    from the connection, or from the first byte of a request on a kept-alive connection; past it,
+    a 408 (`request.timeout`) and the connection closed.
+
+    uvicorn has no such timeout: its `timeout_keep_alive` counts only the idle time between two
+    requests and is reset by every byte received, so a client sending its headers a byte at a time
+    held its connection as long as it liked (uvicorn's --timeout-request-start was proposed,
+    encode/uvicorn#1685, and never merged). Hypercorn's `read_timeout` bounds each read, not the
+    request, which the same client defeats. The deadline is armed and disarmed around uvicorn's own
+    handling of the bytes; everything else is uvicorn's.
+    """
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    late = _json_bytes(HTTPError(408, REQUEST_TIMEOUT, f"the request's headers did not arrive within "
+                                 f"{header_timeout:g} s").body)
+
+    class HeaderDeadlineProtocol(H11Protocol):
+        _headers_due: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            if self._headers_due is None and self.conn.their_state is h11.IDLE:
+                self._arm()                           # the first bytes of the next request
+            super().data_received(data)
+            if self.conn.their_state is not h11.IDLE:  # the headers are in (or the request was refused)
+                self._disarm()
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._headers_due = self.loop.call_later(header_timeout, self._headers_late)
+
+        def _disarm(self) -> None:
+            if self._headers_due is not None:
+                self._headers_due.cancel()
+                self._headers_due = None
+
+        def _headers_late(self) -> None:
+            self._headers_due = None
+            if self.transport.is_closing():
+                return
+            if self.conn.our_state is h11.IDLE and self.conn.their_state is h11.IDLE:
+                headers = [(b"content-type", b"application/json"), (b"content-length", str(len(late)).encode()),
+                           (b"connection", b"close")]
+                try:
+                    for event in (h11.Response(status_code=408, headers=headers, reason=b"Request Timeout"),
+                                  h11.Data(data=late), h11.EndOfMessage()):
+                        self.transport.write(self.conn.send(event))
+                except h11.LocalProtocolError:
+                    pass
+            self.transport.close()
+
+    return HeaderDeadlineProtocol
+
+
 # -- the application ---------------------------------------------------------------------------
 Handler = Callable[..., Awaitable[None]]
 _EVALUATE = re.compile(r"/v1/products/([^/]+)/evaluate")
@@ -524,8 +615,10 @@ _EVALUATE = re.compile(r"/v1/products/([^/]+)/evaluate")
 class App:
     """The ASGI application (HTTP and lifespan)."""
 
-    def __init__(self, products_dir: str, reload_interval: float = 1.0, body_memory: int = BODY_MEMORY):
+    def __init__(self, products_dir: str, reload_interval: float = 1.0, body_memory: int = BODY_MEMORY,
+                 body_timeout: float = BODY_TIMEOUT):
         self.memory = BodyMemory(body_memory)
+        self.body_timeout = body_timeout
         # made at once, its threads when first needed; shut down with the application (lifespan)
         self.executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="policyconf-worker")
         self.products = Products(products_dir, reload_interval, self.executor)
@@ -631,7 +724,7 @@ class App:
     async def evaluate(self, scope, receive, send, product_id: str) -> None:
         _check_media_type(scope)
         with self.memory.hold() as hold:            # given back once answered
-            body = await _read_body(scope, receive, MAX_BODY, hold)
+            body = await _read_body(scope, receive, MAX_BODY, hold, self.body_timeout)
             book = self._snapshot().book
             try:
                 book.versions(product_id)
@@ -646,7 +739,7 @@ class App:
     async def evaluate_batch(self, scope, receive, send) -> None:
         _check_media_type(scope)
         with self.memory.hold() as hold:            # given back once the last result is written
-            body = await _read_body(scope, receive, MAX_BATCH_BODY, hold)
+            body = await _read_body(scope, receive, MAX_BATCH_BODY, hold, self.body_timeout)
             claims = await self._work(_batch_claims, body)
             del body
             await self._stream_results(send, claims)
@@ -666,10 +759,12 @@ class App:
         await send({"type": "http.response.body", "body": (b'{"results":[' if separator != b"," else b"") + b"]}"})
 
 
-def create_app(products_dir: str, *, reload_interval: float = 1.0, body_memory: int = BODY_MEMORY) -> App:
+def create_app(products_dir: str, *, reload_interval: float = 1.0, body_memory: int = BODY_MEMORY,
+               body_timeout: float = BODY_TIMEOUT) -> App:
     """The ASGI application serving the products in `products_dir`, reloaded when their files change;
-    request bodies hold at most `body_memory` bytes at once, raw and parsed."""
-    return App(os.fspath(products_dir), reload_interval, body_memory)
+    request bodies hold at most `body_memory` bytes at once, raw and parsed, and must arrive within
+    `body_timeout` seconds of their headers."""
+    return App(os.fspath(products_dir), reload_interval, body_memory, body_timeout)
 
 
 # -- the command -------------------------------------------------------------------------------
@@ -687,16 +782,21 @@ def serve_command(args, stderr) -> int:
     if not args.reload_interval > 0:
         stderr.write("policyconf: --reload-interval must be more than 0 seconds\n")
         return 2
-    if not args.body_memory > 0:
-        stderr.write("policyconf: --body-memory must be more than 0 MiB\n")
-        return 2
+    for option, value, unit in [("--body-memory", args.body_memory, "MiB"),
+                                ("--header-timeout", args.header_timeout, "seconds"),
+                                ("--body-timeout", args.body_timeout, "seconds")]:
+        if not value > 0:
+            stderr.write(f"policyconf: {option} must be more than 0 {unit}\n")
+            return 2
     config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["policyconf"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     try:
-        app = create_app(args.products, reload_interval=args.reload_interval, body_memory=args.body_memory * 1024 * 1024)
-        uvicorn.run(app, host=args.host,
-                    port=args.port, log_config=config, access_log=False, lifespan="on",
-                    timeout_graceful_shutdown=10)
+        app = create_app(args.products, reload_interval=args.reload_interval,
+                         body_memory=args.body_memory * 1024 * 1024, body_timeout=args.body_timeout)
+        uvicorn.run(app, host=args.host, port=args.port, log_config=config, access_log=False, lifespan="on",
+                    timeout_graceful_shutdown=10, http=http_protocol(args.header_timeout),
+                    timeout_keep_alive=KEEP_ALIVE, h11_max_incomplete_event_size=MAX_HEADERS,
+                    limit_concurrency=MAX_CONNECTIONS)
     except SystemExit as exit:              # uvicorn exits when it cannot start (the port is taken, ...)
         return 2 if exit.code else 0
     return 0

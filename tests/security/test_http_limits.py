@@ -1,5 +1,5 @@
 """The HTTP service under hostile or heavy load (the issue "Reliability and privacy, round two",
-items 12-13, and lone surrogates): each test starts `policyconf serve` in its own process
+items 12-14, and lone surrogates): each test starts `policyconf serve` in its own process
 (tests/serving.py) and talks to it over real HTTP on 127.0.0.1, raw sockets where a client must
 misbehave.
 
@@ -9,6 +9,10 @@ misbehave.
     than being parsed all together, the server's resident memory stays under a bound, and it
     answers afterwards; a batch that would take more than the memory for bodies once parsed is
     413 before it is parsed. The bound counted before parsing holds for every shape of JSON.
+14. A request whose headers or body do not arrive in time is answered 408 (request.timeout) and
+    its connection closed: headers sent byte by byte, a body that stops midway, a body that
+    trickles, a connection that sends nothing, fifty slow clients at once; a kept-alive
+    connection used for whole requests is not cut.
  -  A claim holding a lone surrogate (`"X\\ud800"`, which JSON text can carry and UTF-8 cannot)
     is a 400 for one claim, and that claim's error object inside a whole, valid batch answer.
 """
@@ -16,6 +20,8 @@ from __future__ import annotations
 
 import json
 import re
+import selectors
+import socket
 import statistics
 import threading
 import time
@@ -194,6 +200,115 @@ def test_a_batch_too_big_once_parsed_is_413_before_it_is_parsed(tmp_path, start_
     assert "parsed" in answer["error"]["message"]
     assert resident(server.process.pid, "VmHWM") - before < 100 * MiB
     assert server.call("GET", "/healthz")[0] == 200
+
+
+# -- 14. half-sent requests ---------------------------------------------------------------------------
+HEADER_TIMEOUT, BODY_TIMEOUT = 1.0, 2.0
+BATCH_HEAD = (b"POST /v1/evaluate/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 1000\r\n\r\n")
+
+
+@pytest.fixture
+def quick_timeouts(tmp_path, start_server):
+    """A server whose timeouts are a second for headers and two for a body (10 s and 20 s by default)."""
+    server = start_server(copy_products(tmp_path / "products"), header_timeout=HEADER_TIMEOUT,
+                          body_timeout=BODY_TIMEOUT)
+    server.wait_ready()
+    return server
+
+
+def trickle(port: int, data: bytes, first: bytes = b"", every: float = 0.1, limit: float = 8.0):
+    """Send `first` at once, then `data` a byte every `every` seconds until the server answers or
+    closes; return (seconds from the first byte until the connection was closed, what it answered)."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.setblocking(False)
+        started = time.monotonic()
+        sock.sendall(first)
+        received, position = b"", 0
+        while time.monotonic() - started < limit:
+            readable = selectors.select.select([sock], [], [], every)[0]
+            if readable:
+                try:
+                    chunk = sock.recv(65536)
+                except ConnectionResetError:        # closed by the server as a byte was on its way
+                    chunk = b""
+                if not chunk:
+                    return time.monotonic() - started, received
+                received += chunk
+            elif position < len(data):
+                try:
+                    sock.send(data[position:position + 1])
+                except OSError:                     # closed by the server: read what it said
+                    continue
+                position += 1
+        return None, received
+
+
+def answered_408(received: bytes, detail: str) -> None:
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 "), received[:300]
+    assert b"connection: close" in head.lower()
+    answer = json.loads(body)
+    assert answer["error"]["code"] == "request.timeout" and detail in answer["error"]["message"], answer
+
+
+def test_headers_sent_byte_by_byte_are_cut_at_the_header_timeout(quick_timeouts):
+    held, received = trickle(quick_timeouts.port, BATCH_HEAD)
+    assert held is not None, "the server still held the connection after 8 s"
+    assert HEADER_TIMEOUT - 0.2 < held < HEADER_TIMEOUT + 1.5, held
+    answered_408(received, "headers")
+
+
+def test_a_connection_that_sends_nothing_is_closed_at_the_header_timeout(quick_timeouts):
+    held, received = trickle(quick_timeouts.port, b"")
+    assert held is not None and held < HEADER_TIMEOUT + 1.5, held
+    answered_408(received, "headers")
+
+
+def test_a_body_that_stops_midway_is_cut_at_the_body_timeout(quick_timeouts):
+    held, received = trickle(quick_timeouts.port, b"", first=BATCH_HEAD + b'{"claims": [' + b" " * 400)
+    assert held is not None, "the server still held the connection after 8 s"
+    assert BODY_TIMEOUT - 0.2 < held < BODY_TIMEOUT + 1.5, held
+    answered_408(received, "body")
+
+
+def test_a_body_that_trickles_is_cut_at_the_body_timeout(quick_timeouts):
+    # a byte every 0.1 s: no single read waits long, the whole body is late all the same
+    held, received = trickle(quick_timeouts.port, b" " * 1000, first=BATCH_HEAD)
+    assert held is not None, "the server still held the connection after 8 s"
+    assert BODY_TIMEOUT - 0.2 < held < BODY_TIMEOUT + 1.5, held
+    answered_408(received, "body")
+
+
+def test_fifty_slow_clients_at_once_are_all_cut_and_others_are_served_meanwhile(quick_timeouts):
+    results = []
+    clients = [threading.Thread(target=lambda: results.append(trickle(quick_timeouts.port, BATCH_HEAD)))
+               for _ in range(50)]
+    for client in clients:
+        client.start()
+    time.sleep(0.3)
+    claim = example("ad-approved-repair")
+    assert quick_timeouts.call("POST", evaluate_path("accidental-damage"), claim)[0] == 200
+    for client in clients:
+        client.join()
+    held = sorted(seconds for seconds, _ in results if seconds is not None)
+    assert len(held) == 50, f"{50 - len(held)} of 50 slow clients still held their connection after 8 s"
+    assert held[-1] < HEADER_TIMEOUT + 2.0, held
+
+
+def test_a_whole_request_on_a_kept_alive_connection_is_not_cut(quick_timeouts):
+    # the deadlines are per request: a connection used for several requests, idle between them
+    # for less than uvicorn's keep-alive timeout, is not cut by the header deadline
+    import http.client
+    connection = http.client.HTTPConnection("127.0.0.1", quick_timeouts.port, timeout=10)
+    try:
+        for _ in range(3):
+            connection.request("GET", "/healthz")
+            response = connection.getresponse()
+            assert (response.status, json.loads(response.read())) == (200, {"status": "ok"})
+            time.sleep(HEADER_TIMEOUT * 0.8)
+    finally:
+        connection.close()
 
 
 # -- lone surrogates --------------------------------------------------------------------------------------
