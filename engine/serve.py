@@ -9,7 +9,8 @@ An ASGI application (`create_app`) served by uvicorn. JSON in and out as in the 
     POST /v1/evaluate/batch                   {"claims": [...]}     200 {"results": [...]}, in order
     GET  /v1/products                         ids and versions (version, effective_from, digest)
     GET  /healthz                             liveness: 200 while the process runs
-    GET  /readyz                              readiness: 200 once products are loaded, else 503
+    GET  /readyz                              readiness: 200 once products are loaded, 503 before or
+                                              while the last load failed
     GET  /openapi.json                        the OpenAPI 3.1 document of all of the above
 
 Status codes: 200 a decision (whatever the outcome); 400 a body that is not JSON
@@ -41,12 +42,13 @@ connection idle for `KEEP_ALIVE` seconds is closed, headers over `MAX_HEADERS` b
 and past `MAX_CONNECTIONS` connections at once it answers 503 itself.
 
 Reloading: a background task polls the product files every `reload_interval` seconds (the
-files the loader reads: names and a SHA-256 of their content) and, when they change, loads
-them in a worker thread. A load that succeeds replaces the product book with one reference
-assignment; a request takes the reference once, when it starts, so it is decided by one whole
-book, old or new, never a half-loaded one. A load that fails keeps the last good book; its
-problems are shown at /readyz and logged to stderr, and the next change of the files is tried
-again.
+files the loader reads: names and a SHA-256 of their content). A change is loaded, in a worker
+thread, once the files have read the same for `settle` seconds (a file saved in two writes is not
+loaded between them), and used only if they still read the same after the load. A load that
+succeeds replaces the product book with one reference assignment; a request takes the reference
+once, when it starts, so it is decided by one whole book, old or new, never a half-loaded one. A
+load that fails keeps the last good book, which is still served, but /readyz answers 503 with its
+problems (also logged to stderr) until a load succeeds; the next change of the files is tried.
 
 Why no web framework: seven fixed routes, a bounded body reader and a JSON writer that keeps
 decimals exact are about as much code as configuring a framework to do the same, and uvicorn
@@ -92,6 +94,7 @@ BODY_TIMEOUT = 20.0                     # seconds for its body to arrive after t
 KEEP_ALIVE = 5                          # seconds a kept-alive connection may stay idle (uvicorn's timeout_keep_alive)
 MAX_HEADERS = 16 * 1024                 # bytes of request line and headers (h11's limit, uvicorn's 400 past it)
 MAX_CONNECTIONS = 1000                  # connections and requests at once (uvicorn's limit_concurrency, 503 past it)
+SETTLE = 1.0                            # seconds product files must read the same before they are loaded (--settle)
 
 
 def _cores() -> int:
@@ -157,13 +160,15 @@ def fingerprint(directory: str) -> tuple:
 class Products:
     """The current snapshot, swapped whole; the last reload problem; the polling task."""
 
-    def __init__(self, directory: str, interval: float, executor: Executor | None = None):
+    def __init__(self, directory: str, interval: float, executor: Executor | None = None, settle: float = SETTLE):
         self.directory = directory
         self.interval = interval
+        self.settle = settle                        # seconds the files must read the same before a load
         self.executor = executor                    # None: asyncio's default executor
         self.current: Snapshot | None = None        # replaced by one assignment, never mutated
         self.error: dict | None = None              # the last failed load, until one succeeds
         self._seen: tuple | None = None             # fingerprint of the last load attempted
+        self._pending: tuple | None = None          # (fingerprint, since when) of files changed since, settling
         self._task: asyncio.Task | None = None
         self._lock: asyncio.Lock | None = None
         self._stopped = False
@@ -193,23 +198,42 @@ class Products:
             await asyncio.sleep(self.interval)
 
     async def check(self) -> bool:
-        """Load the products if their files changed since the last attempt; True if a new book is in use."""
+        """Load the products if their files changed since the last attempt and have stayed the same
+        for `settle` seconds since; True if a new book is in use.
+
+        A file saved in two writes (an editor, a copy, a deploy) reads half-written in between, and
+        its first half may be a valid product by itself: one without its eligibility rules, say.
+        Such a reading is never loaded unless it stays unchanged for the settling time; and a load
+        whose files changed while it read them is not used (it may hold some of each), nor reported
+        as failed: the files are loaded again once they have settled.
+        """
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
             seen = await self._in_worker(fingerprint, self.directory)
             if seen == self._seen:
+                self._pending = None
                 return False
-            self._seen = seen
+            now = time.monotonic()
+            if self._pending is None or self._pending[0] != seen:
+                self._pending = (seen, now)         # changed (again): the settling time starts now
+            if now - self._pending[1] < self.settle:
+                return False
             started = time.perf_counter()
+            book, problems = None, None
             try:
                 book = await self._in_worker(load_products, self.directory)
             except ProductError as error:
-                self._failed(error.problems)
-                return False
+                problems = error.problems
             except Exception as error:              # a bug in the loader: keep serving the last good book
                 log.exception("loading %s failed", self.directory)
-                self._failed([E.Problem(self.directory, 1, 1, SERVICE_INTERNAL, f"{type(error).__name__}: {error}")])
+                problems = [E.Problem(self.directory, 1, 1, SERVICE_INTERNAL, f"{type(error).__name__}: {error}")]
+            self._pending = None
+            if await self._in_worker(fingerprint, self.directory) != seen:
+                return False                        # changed while it was read: settle, then load again
+            self._seen = seen
+            if book is None:
+                self._failed(problems)
                 return False
             snapshot = Snapshot(book, _now(), _describe(book))
             first = self.current is None
@@ -616,12 +640,12 @@ class App:
     """The ASGI application (HTTP and lifespan)."""
 
     def __init__(self, products_dir: str, reload_interval: float = 1.0, body_memory: int = BODY_MEMORY,
-                 body_timeout: float = BODY_TIMEOUT):
+                 body_timeout: float = BODY_TIMEOUT, settle: float = SETTLE):
         self.memory = BodyMemory(body_memory)
         self.body_timeout = body_timeout
         # made at once, its threads when first needed; shut down with the application (lifespan)
         self.executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="policyconf-worker")
-        self.products = Products(products_dir, reload_interval, self.executor)
+        self.products = Products(products_dir, reload_interval, self.executor, settle)
         self.routes: dict[str, dict[str, Handler]] = {
             "/healthz": {"GET": self.healthz},
             "/readyz": {"GET": self.readyz},
@@ -700,13 +724,16 @@ class App:
         await _respond(send, 200, {"status": "ok"})
 
     async def readyz(self, scope, receive, send) -> None:
+        # 503 until a load succeeds, and after one that failed (the last good products, still served,
+        # are listed with the problems): a deployment that broke the products is not ready
         snapshot, error = self.products.current, self.products.error
-        body = {"status": "ready" if snapshot else "not-ready",
+        ready = snapshot is not None and error is None
+        body = {"status": "ready" if ready else "not-ready",
                 "loaded_at": snapshot.loaded_at if snapshot else None,
                 "products": [{"id": p["id"], "version": v["version"], "digest": v["digest"]}
                              for p in (snapshot.products if snapshot else []) for v in p["versions"]],
                 "reload_error": error}
-        await _respond(send, 200 if snapshot else 503, body)
+        await _respond(send, 200 if ready else 503, body)
 
     async def openapi(self, scope, receive, send) -> None:
         await send({"type": "http.response.start", "status": 200,
@@ -760,11 +787,11 @@ class App:
 
 
 def create_app(products_dir: str, *, reload_interval: float = 1.0, body_memory: int = BODY_MEMORY,
-               body_timeout: float = BODY_TIMEOUT) -> App:
-    """The ASGI application serving the products in `products_dir`, reloaded when their files change;
-    request bodies hold at most `body_memory` bytes at once, raw and parsed, and must arrive within
-    `body_timeout` seconds of their headers."""
-    return App(os.fspath(products_dir), reload_interval, body_memory, body_timeout)
+               body_timeout: float = BODY_TIMEOUT, settle: float = SETTLE) -> App:
+    """The ASGI application serving the products in `products_dir`, reloaded when their files change
+    (and have then stayed the same for `settle` seconds); request bodies hold at most `body_memory`
+    bytes at once, raw and parsed, and must arrive within `body_timeout` seconds of their headers."""
+    return App(os.fspath(products_dir), reload_interval, body_memory, body_timeout, settle)
 
 
 # -- the command -------------------------------------------------------------------------------
@@ -788,11 +815,15 @@ def serve_command(args, stderr) -> int:
         if not value > 0:
             stderr.write(f"policyconf: {option} must be more than 0 {unit}\n")
             return 2
+    if not args.settle >= 0:
+        stderr.write("policyconf: --settle must be 0 seconds or more\n")
+        return 2
     config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["policyconf"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     try:
         app = create_app(args.products, reload_interval=args.reload_interval,
-                         body_memory=args.body_memory * 1024 * 1024, body_timeout=args.body_timeout)
+                         body_memory=args.body_memory * 1024 * 1024, body_timeout=args.body_timeout,
+                         settle=args.settle)
         uvicorn.run(app, host=args.host, port=args.port, log_config=config, access_log=False, lifespan="on",
                     timeout_graceful_shutdown=10, http=http_protocol(args.header_timeout),
                     timeout_keep_alive=KEEP_ALIVE, h11_max_incomplete_event_size=MAX_HEADERS,

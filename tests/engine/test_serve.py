@@ -275,7 +275,8 @@ def test_products_are_reloaded_when_their_files_change_and_a_bad_reload_keeps_th
                        .replace("policy.holder.age < 18", "policy.holder.agee < 18"), encoding="utf-8")
     status, _, ready = server.wait_until(lambda: (r := server.call("GET", "/readyz"))[2]["reload_error"] and r,
                                          what="/readyz to report the failed reload")
-    assert status == 200 and ready["status"] == "ready"
+    # not ready while the last load failed (the last good products are still served, and listed)
+    assert status == 503 and ready["status"] == "not-ready" and ready["products"]
     problems = ready["reload_error"]["problems"]
     assert any(p["code"] == "expr.unknown-field" and p["file"].endswith("accidental-damage.yaml")
                and p["severity"] == "error" for p in problems), problems
@@ -294,7 +295,8 @@ def test_products_are_reloaded_when_their_files_change_and_a_bad_reload_keeps_th
     # fixed: the next load succeeds and the problem is gone
     (products / "zz-draft.yaml").unlink()
     server.wait_until(lambda: _payout(server, claim) == "119.00", what="the fixed products to load")
-    assert server.call("GET", "/readyz")[2]["reload_error"] is None
+    status, _, ready = server.call("GET", "/readyz")
+    assert (status, ready["status"], ready["reload_error"]) == (200, "ready", None)
 
 
 def test_not_ready_until_products_load(tmp_path, start_server):
