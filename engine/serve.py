@@ -76,7 +76,7 @@ from .loader import product_files
 from .product_book import ProductBook, claim_id_of, load_products
 from .claim_reader import decide_claim, parse_json
 from .errors import ClaimError, ProductError
-from .jsonio import dumps, json_value
+from .jsonio import dumps
 
 log = logging.getLogger("policyconf.serve")
 
@@ -373,11 +373,8 @@ def _json_bytes(value: Any) -> bytes:
     JSON allows (`\\ud800`), rather than failing the response. (A decision is never written so:
     see `_result_bytes`.)
     """
-    text = dumps(value)
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(value, ensure_ascii=True, separators=(",", ":"), default=json_value).encode("ascii")
+    # A surrogate only ever stands inside a JSON string, where `\\ud800` is its escape.
+    return dumps(value).encode("utf-8", "backslashreplace")
 
 
 def _unencodable(error: UnicodeEncodeError) -> dict:
