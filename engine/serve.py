@@ -1,6 +1,7 @@
 """`policyconf serve`: the evaluator as an HTTP service, for services not written in Python.
 
-    policyconf serve [--products DIR] [--host 127.0.0.1] [--port 8080] [--reload-interval 1.0]
+    policyconf serve [--products DIR] [--host 127.0.0.1] [--port 8080] [--reload-interval 1.0] [--settle 1.0]
+                     [--header-timeout 10] [--body-timeout 20] [--body-memory 512]
 
 An ASGI application (`create_app`) served by uvicorn. JSON in and out as in the contract
 (../shared/spec/contract.md): a claim in, the decision document or the error object out.
@@ -574,7 +575,7 @@ def http_protocol(header_timeout: float) -> type:
     uvicorn has no such timeout: its `timeout_keep_alive` counts only the idle time between two
     requests and is reset by every byte received, so a client sending its headers a byte at a time
     held its connection as long as it liked (uvicorn's --timeout-request-start was proposed,
-    encode/uvicorn#1685, and never merged). Hypercorn's `read_timeout` bounds each read, not the
+    uvicorn pull request #1685, closed unmerged). Hypercorn's `read_timeout` bounds each read, not the
     request, which the same client defeats. The deadline is armed and disarmed around uvicorn's own
     handling of the bytes; everything else is uvicorn's.
     """
