@@ -8,8 +8,9 @@ got, trace and error objects included. `tests/engine/test_golden_decisions.py` d
 again and requires the same documents.
 
 Rerun it only for a deliberate change of what decisions say (a new trace wording, a product
-changed on purpose), and read the diff of what changed first: `--check` prints the claims whose
-document would change, and writes nothing.
+changed on purpose), and read what changes first: `--check` prints the claims whose document
+would change, and writes nothing. A rerun keeps the generated claims already recorded (and
+takes the test-file cases and examples as they are now); `--regenerate` draws new ones.
 """
 from __future__ import annotations
 
@@ -66,7 +67,9 @@ def read(name: str) -> list[tuple[str, dict, dict]]:
                 for entry in map(json.loads, handle)]
 
 
-def claims(products: pathlib.Path, examples: pathlib.Path) -> list[tuple[str, dict]]:
+def claims(products: pathlib.Path, examples: pathlib.Path, kept: list[tuple[str, dict]] | None = None
+           ) -> list[tuple[str, dict]]:
+    """The cases and examples as they are now, then the generated claims: `kept`, or new ones."""
     from hypothesis import HealthCheck, given, settings
 
     from policyconf import load_products
@@ -83,6 +86,8 @@ def claims(products: pathlib.Path, examples: pathlib.Path) -> list[tuple[str, di
             found.append((f"{tests.name} case {number}: {case.get('name')}", merge_patch(base, case.get("claim") or {})))
     for example in sorted(examples.glob("*.json")):
         found.append((f"example {example.name}", json.loads(example.read_text(encoding="utf-8"), parse_float=Decimal)))
+    if kept is not None:
+        return found + kept
     book = load_products(str(products))
     for product_id in book.ids:
         product = book.versions(product_id)[-1]
@@ -106,13 +111,16 @@ def documents(products: pathlib.Path, entries: list[tuple[str, dict]]) -> list[d
 
 
 def main(argv: list[str]) -> int:
-    check = "--check" in argv
+    check, regenerate = "--check" in argv, "--regenerate" in argv
     changed = 0
     for name, products, examples in folders():
-        entries = claims(products, examples)
+        recorded = read(name) if file_of(name).exists() else []
+        kept = None if regenerate or not recorded else [(what, claim) for what, claim, _ in recorded
+                                                         if what.startswith("generated ")]
+        entries = claims(products, examples, kept)
         made = documents(products, entries)
         if check:
-            old = {json.dumps(encode(claim), sort_keys=True): document for _, claim, document in read(name)}
+            old = {json.dumps(encode(claim), sort_keys=True): document for _, claim, document in recorded}
             for (what, claim), document in zip(entries, made):
                 before = old.get(json.dumps(encode(claim), sort_keys=True))
                 if before != json.loads(json.dumps(document, default=str)):
