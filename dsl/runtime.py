@@ -1,9 +1,9 @@
-"""The operations compiled expressions call, and the constant folder too.
+"""The operations generated code calls, and the constant folder too.
 
 One set of functions, so that a sub-expression folded at load and the same sub-expression
 computed for a claim can never disagree. Everything here is a pure function of its arguments,
-except `lookup`, which tells the evaluation environment what it used (`env.note(...)`): the
-language does not keep a trace, the engine does, from what it is told.
+except `lookup` and `select`, which append what they used to the trace list they are given: the
+language keeps no trace of its own.
 
 An operation that cannot be done for a claim's values raises `EvaluationError` (with the
 position of the sub-expression, when it has one), and only that.
@@ -14,10 +14,11 @@ import math
 import operator
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
-from typing import Any, Protocol
+from typing import Any
 
 from .errors import EvaluationError
-from .values import Money, days_between, elapsed, months_between
+from .iso import MINOR_UNITS
+from .values import CurrencyMismatch, Money, days_between, elapsed, months_between
 
 
 # The decimal context every computation runs in, whatever the caller's: Python's default
@@ -26,15 +27,6 @@ from .values import Money, days_between, elapsed, months_between
 # half-up explicitly, once, at the end; this context only governs the arithmetic before.
 CONTEXT = Context(prec=28, rounding=ROUND_HALF_EVEN, Emin=-999999, Emax=999999, capitals=1, clamp=0,
                   flags=[], traps=[InvalidOperation, DivisionByZero, Overflow])
-
-
-class Environment(Protocol):
-    """What compiled expressions get as `D`: the product's definitions by name (computed on first
-    use), and `note`, which receives what a table or band lookup used."""
-
-    def __getitem__(self, name: str) -> Any: ...
-
-    def note(self, used: "Used") -> None: ...
 
 
 class Used(tuple):
@@ -55,9 +47,9 @@ class Selection(list):
     __slots__ = ("total", "origin", "indexes")
 
 
-def select(query, items, env: Environment, keep=None, project=None) -> Selection:
-    """The elements of `items` that `keep` accepts (all, without it), or `project` of each; the
-    environment is told which ones counted, for the trace."""
+def select(query, where, items, trace: list, keep=None, project=None) -> Selection:
+    """The elements of `items` that `keep` accepts (all, without it), or `project` of each; what
+    it chose goes to the trace. `query`: (what it goes over, None); `where`: its position."""
     chosen = Selection()
     indexes = []
     for index, item in enumerate(items):
@@ -71,7 +63,7 @@ def select(query, items, env: Environment, keep=None, project=None) -> Selection
         indexes = [items.indexes[index] for index in indexes]
     chosen.origin = what if project is None else None
     chosen.indexes = tuple(indexes)
-    env.note(Selected((what, query[1], chosen.indexes, len(items))))
+    trace.append(Selected((what, where, chosen.indexes, len(items))))
     return chosen
 
 
@@ -127,16 +119,33 @@ def date_of(moment: datetime):
     return moment.date()
 
 
-def lookup(table, key, env: Environment, where=None, personal: bool = False):
-    """The row (or band) of `table` for `key`; the environment is told which one. A key computed
-    from personal data is never in a message."""
+def lookup(table, key, trace: list, where=None, personal: bool = False):
+    """The row (or band) of `table` for `key`; which one goes to the trace. A key computed from
+    personal data is never in a message."""
     try:
         value, row = table.find(key)
     except EvaluationError as error:
         message = table.missing(None) if personal else error.message
         raise EvaluationError(message, error.kind, where) from None
-    env.note(Used((table, key, row, value, personal)))
+    trace.append(Used((table, key, row, value, personal)))
     return value
+
+
+def mismatch(currency: str, amount: Money, where=None):
+    """An amount the product fixes in one currency meets the claim's money, in another."""
+    raise CurrencyMismatch(Money(Decimal(0), currency, "claim"), amount)
+
+
+def amount_in(value: Money, currency: str, where=None) -> Decimal:
+    """A table row's amount, in the claim's currency (a row in another is the claim's mismatch)."""
+    if value.currency == currency or value.currency is None:
+        return value.amount
+    raise CurrencyMismatch(Money(Decimal(0), currency, "claim"), value)
+
+
+def round_amount(value, currency: str) -> Decimal:
+    """An amount, half-up to its currency's minor unit."""
+    return Decimal(value).quantize(Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2)), rounding=ROUND_HALF_UP)
 
 
 def given(value, path: str, where=None):
@@ -212,4 +221,13 @@ OPERATORS = {
     "ge": operator.ge,
     "in": lambda item, items: item in items, "not_in": lambda item, items: item not in items,
     "neg": operator.neg, "not": operator.not_,
+}
+
+
+# What the source of an expression (`dsl.emit`) may name, and nothing else: no builtins but these.
+NAMESPACE: dict[str, Any] = {
+    "__builtins__": {"enumerate": enumerate, "min": min, "max": max, "bool": bool, "len": len, "tuple": tuple},
+    "_M": Money, "_mismatch": mismatch, "_amount": amount_in, "_round_amount": round_amount,
+    "_lookup": lookup, "_select": select, "_given": given, "_div": divide,
+    **{f"_{name}": function for name, function in FUNCTIONS.items()},
 }

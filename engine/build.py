@@ -2,15 +2,17 @@
 
 Loading a product is a named, ordered list of stages (`STAGES`), as OPA's compiler is:
 
-    events → fields → tables → bands → parse → check → fold → compile → build
+    events → fields → tables → bands → parse → check → fold → build → compile
 
 The first four declare what expressions may name (the event catalogue, the claim fields, the
 tables and band schedules, whose values are constants). Then every expression of the product,
 wherever it stands (definitions, rules, documents, referrals, settlement, invariants,
 `required_when`), is a `Site`, and goes through the language's own stages: parsed once,
 checked against the scope its use allows (definitions first, in the order of their
-dependencies, so each is checked once and its type is known to those that use it), folded,
-compiled. The last stage assembles the immutable `Product`.
+dependencies, so each is checked once and its type is known to those that use it), folded.
+`build` assembles the immutable `Product` (its rules, documents, settlement, in order), and
+`compile` writes the product's one module from it and the folded expressions
+(`engine.codegen`: each definition a function, `decide` and `invariants` straight-line code).
 
 Problems are collected (all of them) with the position of the offending text in its YAML
 file, inside the expression when the problem is inside it.
@@ -31,7 +33,7 @@ from ..dsl import types as t
 from ..dsl import typed as T
 from ..dsl.ast import walk
 from ..dsl.checker import FieldInfo, Scope, check, suggest
-from ..dsl.compiler import Compiled, compile_expression
+from ..dsl.compiler import compile_expression
 from ..dsl.errors import CURRENCY, CYCLE, TOO_DEEP, ExpressionError
 from ..dsl.fold import fold
 from ..dsl.iso import COUNTRIES, MINOR_UNITS
@@ -53,7 +55,7 @@ _FIELD_TYPES = {
     "text": t.Text("text"), "date": t.DATE, "datetime": t.DATETIME, "bool": t.BOOL, "integer": t.INTEGER,
     "decimal": t.NUMBER, "money": t.Money(None), "object": t.OBJECT,
 }
-STAGES = ("events", "fields", "tables", "bands", "parse", "check", "fold", "compile", "build")
+STAGES = ("events", "fields", "tables", "bands", "parse", "check", "fold", "build", "compile")
 
 # What each use of an expression may read (see `Builder.scopes`).
 FIELDS_ONLY, RULES, INVARIANTS, CONSTANT = "fields", "rules", "invariants", "constant"
@@ -70,12 +72,20 @@ class Site:
     locals: tuple = ()              # (name, its type, or the Site of the list it is an element of)
     tree: ast.Node | None = None
     typed: T.Expr | None = None
-    compiled: Compiled | None = None
     failed: bool = False
 
     @property
     def type(self) -> t.Type:
         return self.typed.type if self.typed is not None and not self.failed else t.ERROR
+
+    @property
+    def uses(self) -> tuple[str, ...]:
+        """The claim fields, then the definitions, it reads (for the trace)."""
+        return T.fields_read(self.typed) + T.definitions_read(self.typed)
+
+    @property
+    def is_constant(self) -> bool:
+        return isinstance(self.typed, T.Const)
 
 
 def _text(value: Any) -> str:
@@ -139,8 +149,6 @@ class Builder:
         self.personal = self.personal_names(declared)
         for site in self.sites.values():                              # fold
             self.fold_site(site)
-        for site in self.sites.values():                              # compile
-            self.compile_site(site)
         declining = self.build_declining(events)                      # build
         benefits = self.build_benefits()
         documents = self.build_documents()
@@ -167,7 +175,7 @@ class Builder:
             effective_from=date.fromisoformat(data["effective_from"]),
             effective_until=date.fromisoformat(effective_until) if effective_until else None,
             file=self.source.file_of(()), currencies=currencies, fields=fields,
-            definitions=self.definition_functions(), declining=tuple(declining),
+            declining=tuple(declining),
             documents=tuple(documents), referrals=tuple(referrals), settlement=settlement,
             validator=validator, extends=data.get("extends"), digest=self.digest,
             pii=frozenset(spec.path for spec in fields if spec.pii),
@@ -175,10 +183,10 @@ class Builder:
             tables=dict(self.named), invariants=tuple(invariants), literals=frozenset(self.literals),
             zeros={code: Money(Decimal(0), code).rounded() for code in currencies if code in MINOR_UNITS},
             version_date=version_date, benefits=benefits, settlement_kinds=self.settlement_kinds())
-        return self.generate(product)                                 # generate
+        return self.compile(product)                                  # compile
 
-    def generate(self, product: Product) -> Product:
-        """The product's one generated function (engine.codegen), compiled once."""
+    def compile(self, product: Product) -> Product:
+        """The product's one generated module (engine.codegen), compiled once."""
         code = ProductCode(product, self)
         code.generate()
         return replace(product, code=GeneratedCode(code.compile(), code.source()))
@@ -303,23 +311,27 @@ class Builder:
         except RecursionError:
             self.expression_problem(site, ExpressionError(TOO_DEEP, "expression nested too deeply"))
 
-    def compile_site(self, site: Site) -> None:
-        if site.typed is None or site.failed:
-            return
+    def usable(self, path: tuple) -> Site | None:
+        """The site at `path`, checked and folded, or None (absent, or its problems reported)."""
+        site = self.sites.get(path)
+        return site if site is not None and site.typed is not None and not site.failed else None
+
+    def condition(self, path: tuple):
+        """A field's `required_when` or `present_when`, compiled on its own for the claim validator
+        (`dsl.compiler`, the emitter products use), or None after reporting why it cannot be."""
+        site = self.usable(path)
+        if site is None:
+            return None
         file = self.source.file_of(site.path)
         span = self.source.span(site.path)
 
         def locate(line: int, column: int) -> tuple[str, int, int]:
             return self.source.position(site.path, (line, column))
         try:
-            site.compiled = compile_expression(site.typed, self.named, file, span.line, locate,
-                                               tuple(name for name, _ in site.locals), self.personal)
+            return compile_expression(site.typed, self.named, file, span.line, locate, (), self.personal).function
         except ExpressionError as error:
             self.expression_problem(site, error)
-
-    def compiled(self, path: tuple) -> Compiled | None:
-        site = self.sites.get(path)
-        return site.compiled if site is not None and not site.failed else None
+            return None
 
     def constant(self, path: tuple, value: Any, what: str) -> tuple[Any, t.Type] | None:
         """A constant (a table row, a band's value): parsed, checked and folded now, in its stage."""
@@ -510,26 +522,12 @@ class Builder:
             self.expression_problem(site, ExpressionError(
                 CYCLE, f"'{cycle[0]}' depends on itself ({' -> '.join(cycle)})", node.line, node.column))
 
-    def definition_functions(self) -> dict[str, Any]:
-        functions: dict[str, Any] = {}
-        for name, (path, value, _) in self.definitions.items():
-            if name in self.named:
-                continue
-            if isinstance(value, list):
-                constant = frozenset(str(v) for v in value)
-                functions[name] = lambda V, D, c=constant: c
-            else:
-                compiled = self.compiled(path)
-                if compiled is not None:
-                    functions[name] = compiled.function
-        return functions
-
     def definition_reads(self) -> dict[str, tuple[str, ...]]:
         reads = {}
         for name in self._definition_names():
             site = self.definition_site(name)
-            if site is not None and site.compiled is not None:
-                reads[name] = site.compiled.reads
+            if site is not None and site.typed is not None and not site.failed:
+                reads[name] = site.uses
         return reads
 
     # events -------------------------------------------------------------------
@@ -693,9 +691,9 @@ class Builder:
         conditions = {}
         for option in ("required_when", "present_when"):
             if option in spec:
-                compiled = self.compiled(where + (option,))
-                if compiled is not None:
-                    conditions[option] = (compiled.function, _text(spec[option]))
+                function = self.condition(where + (option,))
+                if function is not None:
+                    conditions[option] = (function, _text(spec[option]))
         for order in ("not_before", "not_after"):
             other_path = spec.get(order)
             if other_path is None or kind not in ("date", "datetime"):
@@ -950,7 +948,6 @@ class Builder:
             if spec is None:
                 continue
             where = base + (section, rule_id)
-            conditions = []
             reads: list[str] = []
             if "circumstance" in spec:
                 code = spec["circumstance"]
@@ -963,15 +960,13 @@ class Builder:
                                  f"'{code}' is not a value of claim.circumstances"
                                  + suggest(code, circumstances.type.item.values or ()))
                 else:
-                    conditions.append(lambda V, D, c=code: c in V["claim.circumstances"])
                     reads.append("claim.circumstances")
             if "when" in spec:
-                compiled = self.compiled(where + ("when",))
-                if compiled is not None:
-                    conditions.append(compiled.function)
-                    reads.extend(compiled.reads)
-                    if compiled.is_constant:
-                        never = compiled.constant is False
+                site = self.usable(where + ("when",))
+                if site is not None:
+                    reads.extend(site.uses)
+                    if site.is_constant:
+                        never = site.typed.value is False
                         self.problem(where + ("when",), E.PRODUCT_RULE_CONSTANT,
                                      f"rule '{rule_id}' can never apply: its condition is always false" if never
                                      else f"rule '{rule_id}' applies to every claim: its condition is always true",
@@ -980,18 +975,15 @@ class Builder:
                 self.problem(where, E.SCHEMA_MISSING_KEY, "a rule needs `when` (or, for an exclusion, "
                              "`circumstance`)", key=True)
                 continue
-            unless = None
             if "unless" in spec:
-                compiled = self.compiled(where + ("unless",))
-                unless = compiled.function if compiled is not None else None
-                reads.extend(compiled.reads if compiled is not None else ())
-            test = _combine(conditions, unless)
+                site = self.usable(where + ("unless",))
+                reads.extend(site.uses if site is not None else ())
             when_text = " and ".join(filter(None, [
                 f'"{spec["circumstance"]}" in claim.circumstances' if "circumstance" in spec else None,
                 _text(spec["when"]) if "when" in spec else None]))
             if "unless" in spec:
                 when_text += f" unless {_text(spec['unless'])}"
-            rules.append(Rule(rule_id, kind, spec["clause"], spec["message"], test, when_text,
+            rules.append(Rule(rule_id, kind, spec["clause"], spec["message"], when_text,
                               tuple(dict.fromkeys(reads)), self.position(where + ("when",), where), self.next_rank(),
                               where, spec.get("circumstance")))
         return rules
@@ -1012,12 +1004,10 @@ class Builder:
         rules = self.build_rules("eligibility", "eligibility")
         if events is not None and events.get("rule"):
             rule = events["rule"]
-            not_covered = events["not_covered"]
             if "claim.event" not in self.fields:
                 self.problem(("events",), E.REF_UNKNOWN_FIELD, "an event catalogue needs a `claim.event` field "
                              "(type: event)", key=True)
             rules.append(Rule(rule["id"], "events", rule["clause"], rule["message"],
-                              lambda V, D, n=not_covered: V["claim.event"] in n,
                               "claim.event in events.not_covered", ("claim.event",),
                               self.position(("events", "rule")), self.next_rank(), ("events", "rule")))
         rules += self.build_rules("exclusions", "exclusions")
@@ -1031,14 +1021,14 @@ class Builder:
             if spec is None:
                 continue
             where = ("invariants", invariant_id)
-            compiled = self.compiled(where + ("holds",))
-            if compiled is None:
+            site = self.usable(where + ("holds",))
+            if site is None:
                 continue
-            if compiled.is_constant:
+            if site.is_constant:
                 self.problem(where + ("holds",), E.PRODUCT_RULE_CONSTANT,
-                             f"invariant '{invariant_id}' is always {'true' if compiled.constant else 'false'}",
+                             f"invariant '{invariant_id}' is always {'true' if site.typed.value else 'false'}",
                              severity="warning")
-            invariants.append(Invariant(invariant_id, spec["message"], spec.get("clause"), compiled.function,
+            invariants.append(Invariant(invariant_id, spec["message"], spec.get("clause"),
                                         _text(spec["holds"]), self.position(where + ("holds",)), where + ("holds",)))
         return invariants
 
@@ -1096,15 +1086,9 @@ class Builder:
                 continue
             where = base + ("documents", doc_id)
             code = spec["document"]
-            applies = None
-            if "when" in spec:
-                compiled = self.compiled(where + ("when",))
-                applies = compiled.function if compiled is not None else None
             if "provided" in spec:
-                compiled = self.compiled(where + ("provided",))
-                if compiled is None:
+                if self.usable(where + ("provided",)) is None:
                     continue
-                provided = compiled.function
             else:
                 if codes is None:
                     self.problem(where, E.REF_UNKNOWN_FIELD, "a document without `provided` needs a "
@@ -1114,9 +1098,8 @@ class Builder:
                     self.problem(where + ("document",), E.PRODUCT_RULE, f"'{code}' is not a value of "
                                  "claim.documents" + suggest(code, codes))
                     continue
-                provided = (lambda V, D, c=code: c in V["claim.documents"])
             message = spec.get("message") or f"Document needed: {code}."
-            documents.append(DocumentRule(doc_id, code, spec["clause"], message, applies, provided,
+            documents.append(DocumentRule(doc_id, code, spec["clause"], message,
                                           self.position(where + ("when",), where), self.next_rank(), where))
         return documents
 
@@ -1126,9 +1109,8 @@ class Builder:
             self.problem(("id",), E.SCHEMA_MISSING_KEY, "the product has no `settlement`")
             return None
         where = ("settlement",)
-        kind = self.compiled(where + ("kind",))
-        kind_site = self.sites.get(where + ("kind",))
-        if kind is not None and kind_site is not None:
+        kind = kind_site = self.usable(where + ("kind",))
+        if kind_site is not None:
             kinds = kind_site.type.values if isinstance(kind_site.type, t.Text) else None
             if kinds is None:
                 self.problem(where + ("kind",), E.PRODUCT_SETTLEMENT, "the settlement kind is a word the product "
@@ -1150,13 +1132,11 @@ class Builder:
             adjustments = self.build_rules("adjustments", "adjustments", base=where)
             if kind is None:
                 return None
-            return Settlement(kind.function, None, None, None, tuple(adjustments),
-                              {"kind": self.position(where + ("kind",))}, path=where)
+            return Settlement(False, tuple(adjustments), {"kind": self.position(where + ("kind",))}, path=where)
         settlement = self.settlement_of(spec, where)
         if settlement is None or kind is None:
             return None
-        return replace(settlement, kind=kind.function, positions={**settlement.positions,
-                                                                  "kind": self.position(where + ("kind",))})
+        return replace(settlement, positions={**settlement.positions, "kind": self.position(where + ("kind",))})
 
     def settlement_of(self, spec: dict, where: tuple) -> Settlement | None:
         """A formula (`payout` and `excess`, and the decision's `depreciation`) or `steps`."""
@@ -1173,12 +1153,9 @@ class Builder:
         adjustments = self.build_rules("adjustments", "adjustments", base=where)
         positions = {name: self.position(where + (name,)) for name in ("payout", "excess", "depreciation")
                      if name in spec}
-        depreciation = None
-        if "depreciation" in spec:
-            compiled = self.compiled(where + ("depreciation",))
-            if compiled is None:
-                return None
-            depreciation = compiled.function
+        depreciation = "depreciation" in spec
+        if depreciation and self.usable(where + ("depreciation",)) is None:
+            return None
         if has_steps:
             steps = self.build_steps(spec["steps"], where + ("steps",))
             if steps is None:
@@ -1189,12 +1166,10 @@ class Builder:
                 return None
             personal = any(T.reads_any(site.typed, self.personal) for path, site in self.sites.items()
                            if path[:len(where) + 1] == where + ("steps",) and site.typed is not None)
-            return Settlement(None, None, None, depreciation, tuple(adjustments), positions, steps, personal, where)
-        parts = [self.compiled(where + (name,)) for name in ("payout", "excess")]
-        if None in parts:
+            return Settlement(depreciation, tuple(adjustments), positions, steps, personal, where)
+        if any(self.usable(where + (name,)) is None for name in ("payout", "excess")):
             return None
-        return Settlement(None, parts[0].function, parts[1].function, depreciation, tuple(adjustments), positions,
-                          path=where)
+        return Settlement(depreciation, tuple(adjustments), positions, path=where)
 
     def build_steps(self, steps: list, where: tuple) -> tuple[Step, ...] | None:
         built = []
@@ -1207,8 +1182,8 @@ class Builder:
                 continue
             kind = kinds[0]
             reason = self.step_reason(path, spec, kind)
-            when = self.compiled(path + ("when",)) if "when" in spec else None
-            if "when" in spec and when is None:
+            when = "when" in spec
+            if when and self.usable(path + ("when",)) is None:
                 failed = True
                 continue
             for option in ("steps", "groups"):
@@ -1217,9 +1192,8 @@ class Builder:
                                  key=True)
                     failed = True
             if kind == "each":
-                items = self.compiled(path + ("each",))
-                site = self.sites.get(path + ("each",))
-                if site is not None and not site.failed and not isinstance(site.type, t.ListOf):
+                items = site = self.usable(path + ("each",))
+                if site is not None and not isinstance(site.type, t.ListOf):
                     self.problem(path + ("each",), E.PRODUCT_SETTLEMENT, f"`each` goes over a list, not {site.type}")
                     failed = True
                     continue
@@ -1229,13 +1203,13 @@ class Builder:
                                  "element", key=True)
                 groups = []
                 for number, group in enumerate(spec.get("groups") or []):
-                    of = self.compiled(path + ("groups", number, "of"))
-                    cap = self.compiled(path + ("groups", number, "limit"))
+                    of = self.usable(path + ("groups", number, "of"))
+                    cap = self.usable(path + ("groups", number, "limit"))
                     group_reason = self.step_reason(path + ("groups", number), group, "limit")
                     if of is None or cap is None:
                         failed = True
                         continue
-                    groups.append(Group(of.function, cap.function, group_reason, _text(group["limit"]),
+                    groups.append(Group(group_reason, _text(group["limit"]),
                                         self.position(path + ("groups", number, "limit")), path + ("groups", number)))
                 if items is None or inner is None or not spec.get("steps"):
                     failed = True
@@ -1245,16 +1219,13 @@ class Builder:
                                  "amount: `- amount: ...`")
                     failed = True
                     continue
-                built.append(Step("each", None, when.function if when else None, reason, _text(spec["each"]),
-                                  self.position(path + ("each",)), items.function, _text(spec["each"]), inner,
-                                  tuple(groups), path))
+                built.append(Step("each", when, reason, _text(spec["each"]), self.position(path + ("each",)),
+                                  _text(spec["each"]), inner, tuple(groups), path))
                 continue
-            value = self.compiled(path + (kind,))
-            if value is None:
+            if self.usable(path + (kind,)) is None:
                 failed = True
                 continue
-            built.append(Step(kind, value.function, when.function if when else None, reason, _text(spec[kind]),
-                              self.position(path + (kind,)), path=path))
+            built.append(Step(kind, when, reason, _text(spec[kind]), self.position(path + (kind,)), path=path))
         return None if failed else tuple(built)
 
     def step_reason(self, path: tuple, spec: dict, kind: str) -> Rule | None:
@@ -1275,7 +1246,7 @@ class Builder:
                          f"{' and '.join(f'`{key}`' for key in missing)}", key=True)
             return None
         section = "limits" if kind == "limit" else "adjustments"
-        return Rule(spec["reason"], section, spec["clause"], spec["message"], None, _text(spec[kind]) if kind in spec
+        return Rule(spec["reason"], section, spec["clause"], spec["message"], _text(spec[kind]) if kind in spec
                     else "", (), self.position(path + (kind,), path), self.next_rank())
 
     def build_benefits(self) -> Benefits | None:
@@ -1309,12 +1280,11 @@ class Builder:
                 if name not in sections:
                     self.problem(path, E.PRODUCT_RULE, f"no section '{name}'" + suggest(name, sections), key=True)
                     continue
-                compiled = self.compiled(path)
-                if compiled is None:
+                site = self.usable(path)
+                if site is None:
                     continue
-                shared[name].append(Rule(rule_id, "refusals", rule["clause"], rule["message"], compiled.function,
-                                         _text(rule["sections"][name]), compiled.reads, self.position(path), rank,
-                                         path))
+                shared[name].append(Rule(rule_id, "refusals", rule["clause"], rule["message"],
+                                         _text(rule["sections"][name]), site.uses, self.position(path), rank, path))
         built = []
         for name, section in sections.items():
             base = ("benefits", "sections", name)
@@ -1435,14 +1405,6 @@ def _topological(names: list[str], depends: dict[str, list[str]]) -> tuple[list[
                 ready.append(user)
     ordered = set(order)
     return order, depth, [name for name in names if name not in ordered]
-
-
-def _combine(conditions, unless):
-    if len(conditions) == 1 and unless is None:
-        return conditions[0]
-    if unless is None:
-        return lambda V, D: all(c(V, D) for c in conditions)
-    return lambda V, D: all(c(V, D) for c in conditions) and not unless(V, D)
 
 
 __all__ = ["Builder", "STAGES"]

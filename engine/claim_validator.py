@@ -22,7 +22,7 @@ from typing import Any, Callable
 from ..dsl.checker import suggest
 from ..dsl.errors import EvaluationError
 from ..dsl.iso import COUNTRIES, COUNTRY_ALIASES, MINOR_UNITS
-from ..dsl.values import Money
+from ..dsl.values import CurrencyMismatch, Money
 
 from . import errors as E
 from .errors import ClaimError
@@ -541,20 +541,6 @@ class ClaimValidator:
                  "    V = {}"]
         self._counter = 0
         self._emit_object(self.root, "claim", lines, "    ")
-        for spec in self._conditional:
-            if spec.required_when is not None:
-                when = self._constant(spec.required_when)
-                lines += [f"    if V[{spec.path!r}] is None and _holds({when}, V):",
-                          f"        raise _required_when({self._constant(spec)})"]
-            if spec.present_when is not None:
-                when = self._constant(spec.present_when)
-                lines += [f"    if (V[{spec.path!r}] is None) is _holds({when}, V):",
-                          f"        raise _present_when({self._constant(spec)}, V)"]
-        for spec in self._ordered:
-            lines.append(f"    _order({self._constant(spec)}, V[{spec.path!r}], V, {spec.path!r}, {self._constant(self._personal)})")
-        for spec in self._records:
-            if _absolute_orders(spec):
-                lines.append(f"    _records_order({self._constant(spec)}, V)")
         lines.append("    currency = None")
         for path in self._money_paths:
             lines += [f"    m = V[{path!r}]",
@@ -566,12 +552,26 @@ class ClaimValidator:
         for spec in self._records:
             if _has_money(spec):
                 lines.append(f"    currency = _records_currency({self._constant(spec)}, V[{spec.path!r}], currency)")
+        for spec in self._conditional:            # conditions compare amounts in the claim's currency
+            if spec.required_when is not None:
+                when = self._constant(spec.required_when)
+                lines += [f"    if V[{spec.path!r}] is None and _holds({when}, V, currency, {self._constant(spec)}):",
+                          f"        raise _required_when({self._constant(spec)})"]
+            if spec.present_when is not None:
+                when = self._constant(spec.present_when)
+                lines += [f"    if (V[{spec.path!r}] is None) is _holds({when}, V, currency, {self._constant(spec)}):",
+                          f"        raise _present_when({self._constant(spec)}, V)"]
+        for spec in self._ordered:
+            lines.append(f"    _order({self._constant(spec)}, V[{spec.path!r}], V, {spec.path!r}, {self._constant(self._personal)})")
+        for spec in self._records:
+            if _absolute_orders(spec):
+                lines.append(f"    _records_order({self._constant(spec)}, V)")
         lines.append("    return V, currency")
         namespace = {"K": tuple(self._constants), "_not_object": _not_object, "_unknown": self._unknown_error,
                      "_missing": _missing, "_not_dict": _not_dict, "_required_when": _required_when,
                      "_present_when": _present_when, "_holds": _holds, "_order": _order_checked,
                      "_records_order": _records_order, "_records_currency": _records_currency,
-                     "_mixed": _mixed, "_NO_DEFINITIONS": _NoDefinitions,
+                     "_mixed": _mixed,
                      "_DATE": _DATE.match, "_fromiso": date.fromisoformat, "__builtins__": {"type": type,
                      "dict": dict, "str": str, "int": int, "ValueError": ValueError}}
         self.source = "\n".join(lines) + "\n"
@@ -684,13 +684,20 @@ def _present_when(spec: FieldSpec, values: dict) -> ClaimError:
                       f"{spec.present_when_text}; it is not read otherwise", spec.path)
 
 
-def _holds(condition, values: dict) -> bool:
+def _holds(condition, values: dict, currency: str | None, spec: FieldSpec) -> bool:
     """A required_when (or present_when) condition; one that reads a field the claim leaves out
-    does not hold."""
+    does not hold. One that compares the claim's money with an amount in another currency is the
+    claim's currency mismatch: no exchange rate is applied."""
     try:
-        return bool(condition(values, _NoDefinitions))
+        return bool(condition(values, _NO_DEFINITIONS, [], currency))
     except EvaluationError:
         return False
+    except CurrencyMismatch as error:
+        path = next((path for path, value in values.items() if isinstance(value, Money)), None)
+        option = "required_when" if spec.required_when is condition else "present_when"
+        raise ClaimError(E.CLAIM_CURRENCY_MISMATCH, f"{path} is in {currency}, but the {option} of {spec.path} "
+                         f"uses an amount in {error.right.currency} ({error.right}); no exchange rate is applied",
+                         f"{path}.currency" if path else None) from None
 
 
 def _order_checked(spec: FieldSpec, value, values: dict, path: str, personal: frozenset) -> None:
@@ -743,12 +750,4 @@ def _mixed(path: str, money: Money, currency: str) -> ClaimError:
                       f"in {currency}: all money in one claim must be in one currency", f"{path}.currency")
 
 
-class _FieldsOnly(dict):
-    """The `D` a required_when condition sees: it may read fields only (a query in it still tells
-    what it chose, to no one)."""
-
-    def note(self, used) -> None:
-        pass
-
-
-_NoDefinitions = _FieldsOnly()
+_NO_DEFINITIONS: dict = {}                 # the `D` a condition sees: it may read fields only

@@ -21,7 +21,7 @@ rule and position itself.
 from __future__ import annotations
 
 import ast as pyast
-from decimal import ROUND_HALF_UP, Decimal, DecimalException
+from decimal import Decimal, DecimalException
 from typing import Any
 
 from ..dsl import runtime
@@ -29,14 +29,13 @@ from ..dsl import typed as T
 from ..dsl import types as t
 from ..dsl.emit import Emitter
 from ..dsl.errors import EvaluationError
-from ..dsl.iso import MINOR_UNITS
 from ..dsl.values import CurrencyMismatch, Money
 
 from . import errors as E
 from . import trace as tr
 from .decision import Decision
 from .errors import ClaimError
-from .model import Product
+from .model import DocumentRule, Product, Rule, Step
 
 _U = object()                       # a definition not computed yet for this claim
 
@@ -278,7 +277,7 @@ class ProductCode:
             self.line(i, f"at = {self.at(step)}")
             local = dict(names, amount=amount)
             body = i
-            if step.when is not None:
+            if step.when:
                 self.line(i, f"if {self.expression(step.path + ('when',), local)}:", step.path + ("when",))
                 body = i + 1
             kind = step.kind
@@ -362,7 +361,7 @@ class ProductCode:
         settlement = self.product.settlement
         self.emit_kind(i)
         self.emit_amounts(i, settlement, None, "payout", "excess", "reasons")
-        if settlement.depreciation is not None:
+        if settlement.depreciation:
             self.line(i, f"at = {self.at(_part(settlement, 'depreciation'))}")
             self.line(i, f"depreciation = _Decimal({self.expression(settlement.path + ('depreciation',))})",
                       settlement.path + ("depreciation",))
@@ -461,35 +460,47 @@ class GeneratedCode:
         self.source = source
 
 
+class _Part:
+    """Which part of the settlement is being computed, for an error's message and position."""
+    __slots__ = ("settlement", "name")
+
+    def __init__(self, settlement, name: str):
+        self.settlement = settlement
+        self.name = name
+
+
 def _part(settlement, name):
-    from .evaluate import _Part
     return _Part(settlement, name)
+
+
+def _step(step, where: tuple | None = None, with_position: bool = True) -> str:
+    """Name what was being computed when evaluation failed, and where (the failing part, or the
+    rule's condition) it is written."""
+    if isinstance(step, Rule):
+        text, position = f"rule {step.id}", step.position
+    elif isinstance(step, DocumentRule):
+        text, position = f"document requirement {step.id}", step.position
+    elif isinstance(step, _Part):
+        text, position = f"the settlement's {step.name}", step.settlement.positions.get(step.name)
+    elif isinstance(step, Step):
+        text, position = f"the settlement step `{step.kind}: {step.text}`", step.position
+    else:
+        text, position = str(step), None
+    position = where or position
+    if position is None or not with_position:
+        return text
+    file, line, column = position
+    return f"{text} ({file}:{line}:{column})"
 
 
 def _each_name(step) -> str:
     return step.text.split(" in ", 1)[0].strip()
 
 
-def _mismatch(cur, amount: Money, where):
-    raise CurrencyMismatch(Money(Decimal(0), cur, "claim"), amount)
-
-
-def _amount(value, cur, where):
-    """A table row's amount, in the claim's currency (a row in another is the claim's mismatch)."""
-    if value.currency == cur or value.currency is None:
-        return value.amount
-    raise CurrencyMismatch(Money(Decimal(0), cur, "claim"), value)
-
-
-def _round_amount(value, cur) -> Decimal:
-    return Decimal(value).quantize(Decimal(1).scaleb(-MINOR_UNITS.get(cur, 2)), rounding=ROUND_HALF_UP)
-
-
 def _payout(value, cur, part, claim_id) -> Decimal:
     """The payout rounded half-up to the currency's minor unit, once, at the end; never below 0."""
-    rounded = _round_amount(value, cur)
+    rounded = runtime.round_amount(value, cur)
     if rounded < 0:
-        from .evaluate import _step
         raise ClaimError(E.EVALUATION_ERROR, f"{_step(part)}: the payout formula gives a negative amount "
                          f"({rounded} {cur}); the product must not pay less than nothing", None, claim_id)
     return rounded
@@ -526,7 +537,7 @@ def _refusal(product, claim_id, cur, outcome, rules, missing, T, lines):
 
 def _approved(product, claim_id, cur, kind, payout, excess, depreciation, reasons, T, part, lines):
     rounded = _payout(payout, cur, part, claim_id)
-    paid, borne = Money(rounded, cur), Money(_round_amount(excess, cur), cur)
+    paid, borne = Money(rounded, cur), Money(runtime.round_amount(excess, cur), cur)
     T.append((tr.settlement_step, kind, payout, paid, borne, cur))
     return Decision(claim_id, product.id, product.version, "approved", kind, paid, borne, depreciation,
                     tuple(rule.reason() for rule in reasons), (), T, lines)
@@ -539,64 +550,38 @@ def _approved_sections(product, claim_id, cur, kind, paid, borne, reasons, T, li
                     tuple(rule.reason() for rule in reasons), (), T, lines)
 
 
-def _lookup(table, key, T, where, personal):
-    try:
-        value, row = table.find(key)
-    except EvaluationError as error:
-        message = table.missing(None) if personal else error.message
-        raise EvaluationError(message, error.kind, where) from None
-    T.append(runtime.Used((table, key, row, value, personal)))
-    return value
-
-
-def _select(info, where, items, T, keep=None, project=None):
-    chosen = runtime.Selection()
-    indexes = []
-    for index, item in enumerate(items):
-        if keep is None or keep(item):
-            indexes.append(index)
-            chosen.append(item if project is None else project(item))
-    chosen.total = len(items)
-    what = info[0]
-    if type(items) is runtime.Selection and items.origin is not None:
-        what = items.origin
-        indexes = [items.indexes[index] for index in indexes]
-    chosen.origin = what if project is None else None
-    chosen.indexes = tuple(indexes)
-    T.append(runtime.Selected((what, where, chosen.indexes, len(items))))
-    return chosen
-
-
 def _evaluation_error(error, at, claim_id):
-    from .evaluate import _step
     return ClaimError(E.EVALUATION_ERROR, f"{_step(at, error.where)}: {error.message}", None, claim_id)
 
 
 def _inexact(error, at, claim_id):
-    from .evaluate import _step
     return ClaimError(E.EVALUATION_ERROR, f"{_step(at)}: the amounts cannot be computed exactly "
                       f"({type(error).__name__})", None, claim_id)
 
 
 def _currency_error(error, at, claim_id, V):
-    from .evaluate import _currency_error, _step
-    return _currency_error(error, _step(at, with_position=False), claim_id, V)
+    """The claim's money (all of it in one currency) meets a product amount in another: named by
+    the claim's first amount, as the claim lists its fields."""
+    left, right = error.left, error.right
+    claim_side, product_side = (left, right) if left.source else (right, left)
+    path = next((path for path, value in V.items() if isinstance(value, Money)), None)
+    what = f"{path} is in {claim_side.currency}" if path else f"the claim is in {claim_side.currency}"
+    return ClaimError(E.CLAIM_CURRENCY_MISMATCH,
+                      f"{what}, but {_step(at, with_position=False)} uses an amount in {product_side.currency} "
+                      f"({product_side}); no exchange rate is applied", path and f"{path}.currency", claim_id)
 
 
 NAMESPACE: dict[str, Any] = {
-    "__builtins__": {"enumerate": enumerate, "min": min, "max": max, "bool": bool, "len": len, "tuple": tuple},
-    "_U": _U, "_ZERO": Decimal(0), "_Decimal": Decimal, "_M": Money, "_Defs": _Defs,
+    **runtime.NAMESPACE,                 # what expressions call (dsl.emit)
+    "_U": _U, "_ZERO": Decimal(0), "_Decimal": Decimal, "_Defs": _Defs,
     "CurrencyMismatch": CurrencyMismatch, "EvaluationError": EvaluationError, "DecimalException": DecimalException,
-    "_mismatch": _mismatch, "_amount": _amount, "_round_amount": _round_amount, "_payout": _payout,
-    "_ranked": _ranked, "_line": _line, "_lines": _lines, "_refusal": _refusal, "_approved": _approved,
-    "_approved_sections": _approved_sections, "_zero": _zero, "_lookup": _lookup, "_select": _select, "_given": runtime.given,
-    "_div": runtime.divide, "_evaluation_error": _evaluation_error, "_inexact": _inexact,
-    "_currency_error": _currency_error,
+    "_payout": _payout, "_ranked": _ranked, "_line": _line, "_lines": _lines, "_refusal": _refusal,
+    "_approved": _approved, "_approved_sections": _approved_sections, "_zero": _zero,
+    "_evaluation_error": _evaluation_error, "_inexact": _inexact, "_currency_error": _currency_error,
     "_def": tr.definition_step, "_rule": tr.rule_step, "_missing": tr.missing_step, "_none_applies": tr.none_applies,
     "_section_step": tr.section_step, "_amount_step": tr.amount_step, "_limit_step": tr.limit_step,
     "_excess_step": tr.excess_step, "_adjust_step": tr.adjust_step, "_element_step": tr.element_step,
     "_group_step": tr.group_step,
-    **{f"_{name}": function for name, function in runtime.FUNCTIONS.items()},
 }
 
 

@@ -2,7 +2,10 @@
 
 A `Product` holds its claim fields (`FieldSpec`, for the validator), its rules in the order
 they are decided (`Rule`), documents, referrals, its `Settlement` (a formula, or `Step`s in
-order), and, for a product whose claims ask for several benefit sections, its `Benefits`.
+order), and, for a product whose claims ask for several benefit sections, its `Benefits`: what
+the product says, where it says it (`path` in the product data, `position` in its file), for the
+trace, coverage and the errors a claim can cause. What it computes is its generated module
+(`code`: `engine.codegen`), compiled from these and the product's folded expressions.
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
-Test = Callable[[dict, Any], Any]        # compiled expression: f(V, D)
+Condition = Callable[..., Any]          # a field's required_when or present_when: f(V, D, T, cur)
 Position = tuple                          # (file, line, column) in a product file
 
 
@@ -27,11 +30,11 @@ class FieldSpec:
     minimum: Any = None
     maximum: Any = None
     pattern: Any = None                   # compiled re.Pattern
-    required_when: Test | None = None
+    required_when: Condition | None = None
     required_when_text: str | None = None
     not_before: str | None = None        # a date (or date-time) field this one may not be earlier than
     not_after: str | None = None         # ... nor later than
-    present_when: Test | None = None     # required when it holds, refused when it does not
+    present_when: Condition | None = None  # required when it holds, refused when it does not
     present_when_text: str | None = None
     pii: bool = False
     description: str | None = None
@@ -48,7 +51,6 @@ class Rule:
     section: str                         # eligibility, events, exclusions, conditions, referrals, adjustments
     clause: str
     message: str
-    test: Test
     when_text: str = ""
     reads: tuple[str, ...] = ()          # fields and definitions the condition reads (for the trace)
     position: Position | None = None     # where its condition is written
@@ -67,11 +69,10 @@ class DocumentRule:
     document: str
     clause: str
     message: str
-    applies: Test | None                 # None: every claim
-    provided: Test
     position: Position | None = None
     rank: int = 0
-    path: tuple = ()
+    path: tuple = ()                     # its `when` (None: every claim) and `provided` (None: the code
+                                         # in claim.documents) are sites below it
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,6 @@ class Invariant:
     id: str
     message: str
     clause: str | None
-    test: Test
     holds_text: str
     position: Position | None = None
     path: tuple = ()                     # its `holds` site
@@ -88,9 +88,9 @@ class Invariant:
 
 @dataclass(frozen=True)
 class Group:
-    """A limit on a group of the elements of an `each` step (valuables in total, say)."""
-    of: Callable                          # f(V, D, element) -> bool: the element belongs to the group
-    at_most: Callable                     # f(V, D, amount): the group's limit, given its total
+    """A limit on a group of the elements of an `each` step (valuables in total, say): which
+    elements belong to it (its `of`) and its limit given their total (its `limit`), sites below
+    its path."""
     reason: Rule | None
     text: str
     position: Position | None = None
@@ -105,15 +105,13 @@ class Step:
     when it lowers the amount), `excess` (what the customer bears: min(`value`, amount), taken
     off), `adjust` (the amount is now `value`; its reason is listed when it applies), `each` (an
     amount for every element of `items`, through `steps`, then `groups`' limits; their sum).
-    `when`: the step applies only when it holds.
+    `when`: the step applies only when it holds. Its expressions are sites below its path.
     """
     kind: str
-    value: Callable | None                # f(V, D, amount) (in an `each`: f(V, D, element, amount))
-    when: Callable | None = None
+    when: bool = False                    # it has a `when`
     reason: Rule | None = None
     text: str = ""                        # the expression as written, for the trace
     position: Position | None = None
-    items: Callable | None = None         # each: f(V, D, ...) -> the list
     items_text: str = ""
     steps: tuple["Step", ...] = ()
     groups: tuple[Group, ...] = ()
@@ -122,10 +120,9 @@ class Step:
 
 @dataclass(frozen=True)
 class Settlement:
-    kind: Test | None                     # None in a benefit section: the product's kind applies
-    payout: Test | None                   # a formula (payout, excess), or steps
-    excess: Test | None
-    depreciation: Test | None             # None: 0.00 (or null, for a product with benefit sections)
+    """A formula (its `payout` and `excess` sites), or `steps`; the product's `kind` site (a
+    benefit section's settlement takes the product's)."""
+    depreciation: bool                    # it states one (else 0.00, or null for a product with sections)
     adjustments: tuple[Rule, ...] = ()
     positions: dict = field(default_factory=dict)      # part (kind, payout, ...) -> Position
     steps: tuple[Step, ...] = ()
@@ -175,7 +172,6 @@ class Product:
     file: str
     currencies: frozenset[str]
     fields: tuple[FieldSpec, ...]
-    definitions: dict[str, Test]         # read-only after load
     declining: tuple[Rule, ...]          # eligibility, event, exclusions, conditions: in that order
     documents: tuple[DocumentRule, ...]
     referrals: tuple[Rule, ...]

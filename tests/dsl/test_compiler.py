@@ -14,18 +14,7 @@ from policyconf.dsl.parser import parse
 from policyconf.dsl.values import Band, BandSchedule, CurrencyMismatch, LookupTable, Money
 
 
-class Environment(dict):
-    """What the engine gives compiled code as `D`: definitions, and `note` for lookups."""
-
-    def __init__(self):
-        super().__init__()
-        self.used = []
-
-    def note(self, used):
-        self.used.append(used)
-
-
-def run(text, values=None, fields=None):
+def run(text, values=None, fields=None, currency=None):
     """Parse, check, fold and compile `text`; run it; return (compiled, result, what lookups used)."""
     scope = Scope(fields={path: FieldInfo(type_) for path, type_ in (fields or {}).items()},
                   tables={"excess": t.Table(t.Text("country"), t.Money(None)), "rates": t.Bands(t.NUMBER)})
@@ -36,9 +25,9 @@ def run(text, values=None, fields=None):
     typed, problems = check(parse(text), scope)
     assert problems == []
     compiled = compile_expression(fold(typed), named)
-    environment = Environment()
-    result = compiled.function(values or {}, environment)
-    return compiled, result, [(table.name, key, row, value) for table, key, row, value, _ in environment.used]
+    trace = []
+    result = compiled.evaluate(values or {}, currency, trace=trace)
+    return compiled, result, [(table.name, key, row, value) for table, key, row, value, _ in trace]
 
 
 def value(text, values=None, fields=None):
@@ -82,10 +71,13 @@ def test_calendar_arithmetic_clamps_month_ends():
 
 
 def test_lookups_say_what_they_used():
-    _, result, used = run("excess[claim.c]", {"claim.c": "DK"}, {"claim.c": t.Text("country")})
+    country = {"claim.c": t.Text("country")}
+    _, result, used = run("excess[claim.c]", {"claim.c": "DK"}, country, currency="DKK")
     assert result.currency == "DKK" and used == [("excess", "DK", "DK", Money(Decimal("375.00"), "DKK"))]
-    _, result, used = run("excess[claim.c]", {"claim.c": "RO"}, {"claim.c": t.Text("country")})
+    _, result, used = run("excess[claim.c]", {"claim.c": "RO"}, country, currency="EUR")
     assert result.currency == "EUR" and used[0][2] is None            # the default row
+    with pytest.raises(CurrencyMismatch):                             # a row in another currency than the claim's
+        run("excess[claim.c]", {"claim.c": "DK"}, country, currency="EUR")
     _, result, used = run("rates[claim.n]", {"claim.n": 184}, {"claim.n": t.INTEGER})
     assert result == Decimal("0.1") and used[0][:2] == ("rates", 184) and used[0][2].label == "184 and more"
 
@@ -121,12 +113,13 @@ def test_short_circuit_keeps_absent_fields_unread():
     assert result is False
 
 
-def test_generated_code_has_no_builtins():
+def test_generated_code_has_no_builtins_but_a_few_pure_ones():
     compiled, _, _ = run("1 + 1")
-    assert compiled.function.__globals__["__builtins__"] == {}
+    assert set(compiled.function.__globals__["__builtins__"]) == {"enumerate", "min", "max", "bool", "len", "tuple"}
     from policyconf.dsl import runtime
-    allowed = {"__builtins__", "K", "_lookup", "_given", "_div", "_select"} | {f"_{name}" for name in runtime.FUNCTIONS}
+    allowed = set(runtime.NAMESPACE) | {"K"}
     assert set(compiled.function.__globals__) <= allowed
+    assert all(name.startswith("_") for name in runtime.NAMESPACE)
     # the only Python builtins reachable are these pure ones, under our names
     builtins = {value for value in runtime.FUNCTIONS.values() if type(value).__name__ == "builtin_function_or_method"}
     assert {f.__name__ for f in builtins} <= {"abs", "len", "all", "any", "floor", "ceil"}

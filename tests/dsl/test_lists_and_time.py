@@ -46,22 +46,13 @@ VALUES = {
 }
 
 
-class Environment(dict):
-    def __init__(self):
-        super().__init__()
-        self.noted = []
-
-    def note(self, used):
-        self.noted.append(used)
-
-
 def value(text, values=VALUES):
     compiled, problems = run(text, SCOPE)
     assert problems == [], [(p.code, p.message) for p in problems]
-    environment = Environment()
+    trace = []
     import decimal
     with decimal.localcontext(CONTEXT):
-        return compiled.function(values, environment), environment.noted
+        return compiled.evaluate(values, trace=trace), trace
 
 
 def problems(text):

@@ -28,7 +28,8 @@ def error_of(item) -> tuple[str, str]:
 
 def test_the_public_surface():
     assert set(claim_reader.__all__) == {"MAX_CLAIM_BYTES", "ClaimFileError", "ClaimInput", "StdinReader",
-                                         "claim_file_kind", "decide_claim", "jsonl_line", "parse_json",
+                                         "claim_file_kind", "decide_claim", "jsonl_line", "lone_surrogate",
+                                         "may_hold_surrogates", "parse_json",
                                          "read_claims", "read_jsonl_file"}
 
 

@@ -64,7 +64,7 @@ def claim(count: int) -> dict:
 
 
 def test_the_stages_are_named_and_in_order():
-    assert STAGES == ("events", "fields", "tables", "bands", "parse", "check", "fold", "compile", "build")
+    assert STAGES == ("events", "fields", "tables", "bands", "parse", "check", "fold", "build", "compile")
     assert [name for name, _ in LANGUAGE_STAGES] == ["parse", "check", "fold", "compile"]
 
 
