@@ -599,3 +599,40 @@ def test_minimal_screen_protection_claim(book, sp_claim):
     result = accepted(book, claim)
     assert result["outcome"] == "approved"
     assert result["excess"] == money("30.00")
+
+
+CONDITIONED = """\
+id: conditioned
+name: A field required above an amount
+version: "1"
+effective_from: 2025-01-01
+currencies: [EUR, GBP]
+fields:
+  claim.event: {type: code, values: [loss]}
+  claim.amount: {type: money}
+  claim.receipt: {type: text, required_when: claim.amount > 100.00 EUR}
+eligibility: {}
+settlement:
+  kind: '"cash"'
+  payout: claim.amount
+  excess: 0
+"""
+
+
+def test_a_condition_reads_the_claims_money_in_its_own_currency(tmp_path):
+    from policyconf import load_products
+    (tmp_path / "conditioned.yaml").write_text(CONDITIONED, encoding="utf-8")
+    book = load_products(str(tmp_path))
+
+    def claim(amount, currency, **more):
+        return {"product": "conditioned", "claim": {"event": "loss", "amount": money(amount, currency), **more}}
+    assert book.decide(claim("100.00", "EUR"))["outcome"] == "approved"
+    assert book.decide(claim("100.01", "EUR"))["error"] == {
+        "code": "claim.missing-field", "path": "claim.receipt",
+        "message": "claim.receipt is required when claim.amount > 100.00 EUR"}
+    assert book.decide(claim("100.01", "EUR", receipt="R-1"))["outcome"] == "approved"
+    # in pounds, the condition's euros are not compared: no exchange rate is applied
+    assert book.decide(claim("20.00", "GBP"))["error"] == {
+        "code": "claim.currency-mismatch", "path": "claim.amount.currency",
+        "message": "claim.amount is in GBP, but the required_when of claim.receipt uses an amount in EUR "
+                   "(100.00 EUR); no exchange rate is applied"}
