@@ -301,6 +301,39 @@ def verify_command(args, stdout: TextIO, stderr: TextIO) -> int:
     return status
 
 
+def _read_source(spec: str, stderr: TextIO):
+    """The products `spec` names (a path, or path@REV), loaded; None after saying why not."""
+    from .sources import SourceError, read_source
+    try:
+        source = read_source(spec)
+    except SourceError as error:
+        stderr.write(f"policyconf: {error}\n")
+        return None, None
+    loaded = source.load()
+    if loaded.errors:
+        stderr.write(f"policyconf: the products in {spec} could not be loaded:\n")
+        for problem in loaded.problems:
+            stderr.write(problem.format() + "\n")
+        return source, None
+    return source, loaded
+
+
+def diff_command(args, stdout: TextIO, stderr: TextIO) -> int:
+    from . import diff as product_diff
+    loaded = []
+    for spec in (args.old, args.new):
+        _, side = _read_source(spec, stderr)
+        if side is None:
+            return EXIT_USAGE
+        loaded.append(side)
+    report = product_diff.diff(loaded[0], loaded[1], args.old, args.new)
+    if args.format == "json":
+        stdout.write(dumps(report.to_dict(), indent=2) + "\n")
+    else:
+        stdout.write(product_diff.render_text(report))
+    return EXIT_PROBLEMS if args.exit_code and report.changes else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policyconf", description="Declarative insurance products: "
                                      "validate product files, evaluate claims against them.")
@@ -340,6 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
     serve.add_argument("--reload-interval", type=float, default=1.0, metavar="SECONDS",
                        help="how often to check the product files for changes (default: 1.0)")
+    diff = commands.add_parser("diff", help="what changed between two sets of products, section by section")
+    diff.add_argument("old", metavar="OLD", help="product file or folder, or either at a git revision (products@HEAD~1)")
+    diff.add_argument("new", metavar="NEW", help="the same, changed")
+    diff.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
+    diff.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes (as git diff --exit-code)")
     return parser
 
 
@@ -362,6 +400,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
             return test_command(args, stdout, stderr)
         if args.command == "verify":
             return verify_command(args, stdout, stderr)
+        if args.command == "diff":
+            return diff_command(args, stdout, stderr)
         if args.command == "serve":
             from .serve import serve_command      # imported here: uvicorn is an optional extra
             return serve_command(args, stderr)

@@ -13,7 +13,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable
+from typing import Callable, Iterable, Mapping
 
 from ..dsl.checker import suggest
 
@@ -23,7 +23,7 @@ from .build import Builder
 from .errors import Problem, ProductError
 from .inheritance import Source, merge_patch, unchanged
 from .model import Product
-from .yaml_reader import Document, load_document, read_text
+from .yaml_reader import Document, decode, load_document, read_text
 
 PRODUCT_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".tests.yaml", ".tests.yml")
@@ -61,6 +61,9 @@ class Loaded:
     """What loading found: the products built and every problem (warnings included)."""
     products: dict[str, tuple[Product, ...]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # The product data each version was built from, beside `products` (a derived product's with
+    # its base merged in): what `engine.diff` compares.
+    data: dict[str, tuple[dict, ...]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -72,14 +75,32 @@ def load(paths: Iterable[str] | str) -> Loaded:
     if isinstance(paths, (str, os.PathLike)):
         paths = [os.fspath(paths)]
     problems: list[Problem] = []
-    versions: dict[str, list[_Version]] = {}
     files = product_files(paths)
     for path in paths:
         if not os.path.exists(path):
             problems.append(Problem(path, 1, 1, E.FILE_UNREADABLE, "no such file or directory"))
+    return _load(files, read_text, problems, ", ".join(paths) or ".")
+
+
+def load_texts(texts: Mapping[str, str | bytes]) -> Loaded:
+    """Load products from their text, by file name (`{"products/a.yaml": "id: a ..."}`): what
+    `load` does with files, for product files that are not on disk (a git revision's, or those a
+    Spark executor was sent). Bytes are decoded as a file's are; names that are not product files
+    (`*.tests.yaml`) are left out."""
+    def read(file: str) -> str:
+        text = texts[file]
+        return decode(text, file) if isinstance(text, (bytes, bytearray)) else text
+
+    files = [name for name in sorted(texts)
+             if name.endswith(PRODUCT_SUFFIXES) and not name.endswith(TEST_SUFFIXES)]
+    return _load(files, read, [], ", ".join(sorted(texts)) or "(no files)")
+
+
+def _load(files: list[str], read: Callable[[str], str], problems: list[Problem], where: str) -> Loaded:
+    versions: dict[str, list[_Version]] = {}
     for file in files:
         try:
-            text = read_text(file)
+            text = read(file)
             document = load_document(text, file)
         except ProductError as error:
             problems.extend(error.problems)
@@ -98,7 +119,7 @@ def load(paths: Iterable[str] | str) -> Loaded:
         version = _Version(document, data, digest, date.fromisoformat(data["effective_from"]))
         versions.setdefault(data["id"], []).append(version)
     if not files and not problems:
-        problems.append(Problem(", ".join(paths) or ".", 1, 1, E.PRODUCT_NONE, "no product files (*.yaml) found"))
+        problems.append(Problem(where, 1, 1, E.PRODUCT_NONE, "no product files (*.yaml) found"))
 
     for product_id, chain in versions.items():
         chain.sort(key=lambda v: v.effective_from)
@@ -126,6 +147,7 @@ def load(paths: Iterable[str] | str) -> Loaded:
                     "date"))
                 continue
             loaded.products[product_id] = built
+            loaded.data[product_id] = tuple(v.merged for v in chain)
     loaded.problems.sort()
     return loaded
 
@@ -185,7 +207,7 @@ def _resolve(version: _Version, versions: dict[str, list[_Version]], problems: l
             version.resolving = False
         if base.merged is None:         # the base failed, or the cycle was reported
             return
-        patch = {k: v for k, v in data.items() if k not in ("extends",)}
+        patch = dict(data)               # `extends` stays: the built product says what it extends
         inherited = {k: v for k, v in base.merged.items() if k not in _IDENTITY}
         for path in unchanged(inherited, patch):
             problems.append(version.document.problem(
@@ -210,4 +232,4 @@ def version_on(chain, day: date):
     return candidates[-1] if candidates else None
 
 
-__all__ = ["load", "Loaded", "product_files", "version_on", "PRODUCT_SUFFIXES", "TEST_SUFFIXES"]
+__all__ = ["load", "load_texts", "Loaded", "product_files", "version_on", "PRODUCT_SUFFIXES", "TEST_SUFFIXES"]
