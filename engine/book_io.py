@@ -34,6 +34,8 @@ from typing import Any, Iterable, Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..dsl.iso import MINOR_UNITS
+
 from . import errors as E
 from .claim_reader import ClaimInput, parse_json
 from .decision import Decision, rate_text
@@ -97,16 +99,17 @@ def _value(value):
     """An Arrow value (as `to_pylist` gives it) as a claim document holds it."""
     kind = type(value)
     if kind is dict:
-        return {key: _value(item) for key, item in value.items() if item is not None}
+        found = {key: _value(item) for key, item in value.items() if item is not None}
+        amount, currency = found.get("amount"), found.get("currency")
+        if type(amount) is Decimal and type(currency) is str:
+            found["amount"] = _to_minor_unit(amount, currency)
+        return found
     if kind is list:
         return [_value(item) for item in value]
-    if kind is Decimal:                 # exact, without the column's trailing zeros; whole: an integer
-        if not value.is_finite():
-            return str(value)
-        text = format(value, "f")
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-        return Decimal(text) if "." in text else int(text)
+    if kind is Decimal:                 # exact, as the column holds it; a whole number of scale 0: an integer
+        if value.is_finite() and value.as_tuple().exponent == 0:
+            return int(value)
+        return value
     if kind is datetime:
         return value.isoformat()
     if kind is date:
@@ -116,15 +119,27 @@ def _value(value):
     return value
 
 
+def _to_minor_unit(amount: Decimal, currency: str) -> Decimal:
+    """An amount of a decimal column whose scale is more than its currency's decimals: the zeros
+    past them are the column's, not the claim's (`1000.00` yen is 1000 yen); any other digit is
+    left for the validator to refuse."""
+    places = MINOR_UNITS.get(currency, 2)
+    if amount.is_finite() and amount.as_tuple().exponent < -places:
+        shorter = amount.quantize(Decimal(1).scaleb(-places))
+        if shorter == amount:
+            return shorter
+    return amount
+
+
 def batch_claims(batch: pa.RecordBatch, where: str = "<arrow>", first_row: int = 1,
                  column: str = CLAIM_COLUMN, shape: str | None = None) -> list[ClaimInput]:
     """The claims of one record batch, in order: each a claim or the error that kept it from being
-    read. Rows are named `where:row N`, counted from `first_row`."""
+    read. Rows are named `where:row N`, counted from `first_row` (0: `where` alone)."""
     shape = shape or check_schema(batch.schema, column)
     found: list[ClaimInput] = []
     if shape == "json":
         for offset, text in enumerate(batch.column(batch.schema.get_field_index(column)).to_pylist()):
-            found.append(_json_row(text, f"{where}:row {first_row + offset}"))
+            found.append(_json_row(text, f"{where}:row {first_row + offset}" if first_row else where))
         return found
     for row in batch.to_pylist():
         found.append(ClaimInput(_value(row)))

@@ -118,7 +118,7 @@ def decide_batch(book: ProductBook, batch: pa.RecordBatch, column: str, shape: s
                  keep: tuple[str, ...] = ()) -> pa.RecordBatch:
     """One Arrow batch of claims to one Arrow batch of decisions (the kept columns first)."""
     try:
-        items = batch_claims(batch, "<dataframe>", 1, column, shape)
+        items = batch_claims(batch, f"column {column}", 0, column, shape)
     except Exception as error:                                  # a batch that cannot be read at all
         items = [ClaimInput(error=ClaimError(INTERNAL_ERROR, f"{type(error).__name__}: {error}", None))] \
             * batch.num_rows
@@ -174,13 +174,16 @@ def output_schema(df, amounts: str = "decimal", keep: tuple[str, ...] = ()):
 # -- impact, on the executors --------------------------------------------------------------------------
 def _impact_runner(baseline: tuple, candidate: tuple, column: str, shape: str, top: int, segments):
     def impact_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pyspark import TaskContext
         before, after = compiled(*baseline), compiled(*candidate)
+        context = TaskContext.get()
+        partition = context.partitionId() if context is not None else 0
         part = Impact(top, segments)
         rows = 0
         for batch in batches:
-            for item in batch_claims(batch, "<dataframe>", rows + 1, column, shape):
+            for item in batch_claims(batch, f"partition {partition}", rows + 1, column, shape):
                 rows += 1
-                _one(part, (0, rows), f"row {rows}", item, before, after)
+                _one(part, (partition, rows), f"partition {partition}, row {rows}", item, before, after)
         yield pa.record_batch([pa.array([pickle.dumps(part)], pa.binary())], names=["impact"])
     return impact_batches
 
@@ -189,7 +192,8 @@ def impact(df, baseline: Any, candidate: Any, *, column: str = "claim", top: int
            segments: dict | None = None) -> Impact:
     """Every claim of `df` decided under both sets of products: the same `Impact` the command line
     reports (`engine.report.render_text`, `render_html`), added up on the executors, one partial
-    result per partition merged on the driver. Rows are named by their number in their partition."""
+    result per partition merged on the driver. A row is named by its partition and its number in
+    it (`partition 3, row 17`); the claim id says which claim it is."""
     before, after = _checked(baseline), _checked(candidate)
     shape = _shape(df, column)
     parts = df.mapInArrow(_impact_runner((before[1], before[0]), (after[1], after[0]), column, shape, top, segments),
