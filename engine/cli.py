@@ -367,6 +367,9 @@ def impact_command(args, stdout: TextIO, stderr: TextIO) -> int:
     except ClaimFileError:
         progress.close()
         raise
+    except ImportError as error:
+        progress.close()
+        raise UsageError(f"a Parquet book needs pyarrow: pip install 'policyconf[parquet]' ({error})") from None
     except Exception as error:
         if type(error).__name__ != "BookError":
             raise

@@ -72,10 +72,11 @@ def decide_quietly(book: ProductBook, claim: Any):
         return ClaimError(E.CLAIM_UNREADABLE, "claim nested too deeply", None, claim_id_of(claim))
 
 
-def lookups(decision: Decision) -> dict[str, tuple[str, str]]:
-    """The bands and table rows a decision used, as the engine recorded them:
-    {"depreciation_by_age": ("184–365 days", "0.10"), "excess_by_country": ("default", "50.00 EUR")}."""
-    found: dict[str, tuple[str, str]] = {}
+def lookups(decision: Decision) -> dict[str, tuple[tuple[str, str], ...]]:
+    """The bands and table rows a decision used, as the engine recorded them, each once:
+    {"depreciation_by_age": (("184–365 days", "0.10"),), "excess_by_country": (("default", "50.00 EUR"),)}
+    (a band of an `each` step, once for each band its elements fell in)."""
+    found: dict[str, list] = {}
     for step in decision.steps:
         if len(step) < 5:
             continue
@@ -83,12 +84,16 @@ def lookups(decision: Decision) -> dict[str, tuple[str, str]]:
         kind = type(table)
         if kind is BandSchedule:
             _, _, key, band, value = step[:5]
-            found.setdefault(table.name, (f"{band.label} {table.unit}", str(value)))
+            used = (f"{band.label} {table.unit}", str(value))
         elif kind is LookupTable:
             _, _, key, row, value = step[:5]
-            label = "default" if row is None else (PERSONAL if key == PERSONAL else str(row))
-            found.setdefault(table.name, (label, str(value)))
-    return found
+            used = ("default" if row is None else (PERSONAL if key == PERSONAL else str(row)), str(value))
+        else:
+            continue
+        rows = found.setdefault(table.name, [])
+        if used not in rows:
+            rows.append(used)
+    return {name: tuple(rows) for name, rows in found.items()}
 
 
 def _at(claim: Any, path: str):
@@ -108,6 +113,10 @@ def _segment(claim: Any, paths: tuple[str, ...]) -> str:
         if type(value) is list and value and all(type(v) is str for v in value):
             return "+".join(value)
     return "(none)"
+
+
+def _rows(rows) -> str:
+    return ", ".join(f"{label} ({value})" for label, value in rows)
 
 
 def _summary(result) -> dict:
@@ -136,22 +145,29 @@ def causes(before, after) -> list[str]:
         else:
             found.append(f"input error {before.code} no longer")
         return found or ["input error message"]
-    codes_before = [r["code"] for r in before.reasons]
-    codes_after = [r["code"] for r in after.reasons]
-    found += [f"{code}: applies now" for code in codes_after if code not in codes_before]
-    found += [f"{code}: no longer applies" for code in codes_before if code not in codes_after]
+    # an approved claim's reasons are its adjustments: when the outcome itself changed, they follow
+    # from the change rather than cause it
+    moved = before.outcome != after.outcome
+    codes_before = [r["code"] for r in before.reasons] if not (moved and before.outcome == "approved") else []
+    codes_after = [r["code"] for r in after.reasons] if not (moved and after.outcome == "approved") else []
+    no_longer = [f"{code}: no longer applies" for code in codes_before if code not in codes_after]
+    now = [f"{code}: applies now" for code in codes_after if code not in codes_before]
+    found += (no_longer + now) if before.outcome in ("declined", "referred") else (now + no_longer)
     found += [f"document {d}: missing now" for d in after.missing_documents if d not in before.missing_documents]
     found += [f"document {d}: no longer missing" for d in before.missing_documents
               if d not in after.missing_documents]
     used_before, used_after = lookups(before), lookups(after)
-    for name, (label, value) in used_after.items():
+    for name, rows in used_after.items():
         old = used_before.get(name)
-        if old is None or old == (label, value):
+        if old is None or old == rows:
             continue
-        if old[0] == label:
-            found.append(f"{name} {label}: {old[1]} → {value}")
+        values = dict(old)
+        moved_values = [f"{name} {label}: {values[label]} → {value}" for label, value in rows
+                        if label in values and values[label] != value]
+        if moved_values and {label for label, _ in rows} == set(values):
+            found += moved_values
         else:
-            found.append(f"{name}: {old[0]} ({old[1]}) → {label} ({value})")
+            found.append(f"{name}: {_rows(old)} → {_rows(rows)}")
     if not found and before.benefits and after.benefits:
         lines = {line["benefit"]: line for line in before.benefits}
         for line in after.benefits:
@@ -195,7 +211,9 @@ class Impact:
         state_before = before.outcome if before_ok else INVALID
         state_after = after.outcome if after_ok else INVALID
         if before_ok and after_ok:
-            changed = (state_before != state_after or before.payout != after.payout or before.excess != after.excess
+            paid, borne = before.payout, before.excess          # plain fields: Money's == refuses two currencies
+            changed = (state_before != state_after or paid.amount != after.payout.amount
+                       or paid.currency != after.payout.currency or borne.amount != after.excess.amount
                        or before.reasons != after.reasons or before.missing_documents != after.missing_documents
                        or before.settlement != after.settlement or before.benefits != after.benefits)
         elif before_ok or after_ok:
@@ -217,7 +235,7 @@ class Impact:
             currency = decision.payout.currency
             paid_before = before.payout.amount if before_ok else _ZERO
             paid_after = after.payout.amount if after_ok else _ZERO
-        used = tuple(sorted(f"{name}: {label}" for name, (label, _) in lookups(decision).items())) \
+        used = tuple(sorted(f"{name}: {label}" for name, rows in lookups(decision).items() for label, _ in rows)) \
             if decision is not None else ()
         found = tuple(causes(before, after)) if changed else ()
         key = (product, *(_segment(claim, paths) for paths in self.segment_paths.values()), currency, used, found)
