@@ -363,7 +363,7 @@ def impact_command(args, stdout: TextIO, stderr: TextIO) -> int:
     try:
         result = book_impact.replay(books[0], books[1], args.books, jobs=args.jobs or batch.default_jobs(),
                                     top=max(args.top, 50 if args.html else 0), segments=segments,
-                                    progress=progress.update)
+                                    progress=progress.update, decide_unchanged=args.decide_unchanged)
     except ClaimFileError:
         progress.close()
         raise
@@ -460,6 +460,8 @@ def build_parser() -> argparse.ArgumentParser:
     impact.add_argument("--segment", action="append", metavar="NAME=FIELD",
                         help="another segment, read from a claim field (kind=claim.kind); event and country are there")
     impact.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: one per core)")
+    impact.add_argument("--decide-unchanged", action="store_true",
+                        help="decide a claim twice even when its product is the same on both sides")
     return parser
 
 

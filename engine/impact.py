@@ -23,7 +23,10 @@ is added up as it goes, so memory is flat in the size of the book:
 * the input errors on either side, by code, with the first few examples.
 
 The same products on both sides change nothing (`changed == 0`): the tests hold the engine to
-that, and the command line says so when the two sides' files are the same.
+that, deciding every claim twice (`decide_unchanged=True`), and the command line says so when the
+two sides' files are the same. Otherwise a claim of a product built from the same files on both
+sides (its base's included) is decided once, its decision being the same under both: a change to
+one product costs a second decision only for that product's claims.
 
 A book is `.jsonl` (read line by line) or Parquet (`engine.book_io`, a batch at a time). With
 `jobs` > 1 the claims are decided by a pool of worker processes, each holding both books
@@ -202,6 +205,7 @@ class Impact:
         self._top: list = []                          # a min-heap of (score, entry)
         self.labels: dict[str, str] = {}              # baseline/candidate: what they were named by
         self.identical: bool | None = None            # the two sides' product files are the same
+        self.decided_once: list[str] = []             # products the same on both sides: each claim decided once
 
     # the per-claim work: keep it cheap
     def add(self, position: tuple, where: str, claim: Any, before, after) -> None:
@@ -378,7 +382,7 @@ class Impact:
     def to_dict(self) -> dict:
         return {
             "baseline": self.labels.get("baseline"), "candidate": self.labels.get("candidate"),
-            "identical_products": self.identical,
+            "identical_products": self.identical, "decided_once": self.decided_once,
             "claims": self.claims, "changed": self.changed,
             "matrix": self.matrix_rows(),
             "by_product": [{"product": product, "from": before, "to": after, "claims": n}
@@ -409,24 +413,43 @@ def check_kind(kind: str) -> str:
 
 # -- replaying a book -------------------------------------------------------------------------------------
 def replay_claims(baseline: ProductBook, candidate: ProductBook, claims: Iterable[tuple[str, Any]],
-                  top: int = 20, segments: dict | None = None) -> Impact:
+                  top: int = 20, segments: dict | None = None, decide_unchanged: bool = False) -> Impact:
     """Replay claims given as (where, claim dict or `ClaimInput`) in this process."""
     impact = Impact(top, segments)
+    same = frozenset() if decide_unchanged else unchanged_products(baseline, candidate)
     for number, (where, claim) in enumerate(claims, 1):
-        _one(impact, (0, number), where, claim, baseline, candidate)
+        _one(impact, (0, number), where, claim, baseline, candidate, same)
     return impact
 
 
-def _one(impact: Impact, position: tuple, where: str, claim, baseline: ProductBook, candidate: ProductBook) -> None:
+def unchanged_products(baseline: ProductBook, candidate: ProductBook) -> frozenset[str]:
+    """The products whose every version is built from the same files on both sides (the digest of
+    a derived product's includes its base's): their claims are decided once, the decision being
+    the same under both."""
+    same = set()
+    for product_id in set(baseline.ids) & set(candidate.ids):
+        before = [(p.version, p.digest) for p in baseline.versions(product_id)]
+        after = [(p.version, p.digest) for p in candidate.versions(product_id)]
+        if before == after and all(digest for _, digest in before):
+            same.add(product_id)
+    return frozenset(same)
+
+
+def _one(impact: Impact, position: tuple, where: str, claim, baseline: ProductBook, candidate: ProductBook,
+         same: frozenset = frozenset()) -> None:
     if type(claim) is ClaimInput:
         if claim.error is not None:
             impact.add(position, where, None, claim.error, claim.error)
             return
         claim = claim.claim
-    impact.add(position, where, claim, decide_quietly(baseline, claim), decide_quietly(candidate, claim))
+    before = decide_quietly(baseline, claim)
+    if same and type(claim) is dict and claim.get("product") in same:
+        impact.add(position, where, claim, before, before)
+        return
+    impact.add(position, where, claim, before, decide_quietly(candidate, claim))
 
 
-_BOOKS: tuple | None = None           # (baseline, candidate, top, segments) in each worker, inherited at fork
+_BOOKS: tuple | None = None           # (baseline, candidate, top, segments, same) in each worker, inherited at fork
 
 
 def _init_worker(books: tuple) -> None:
@@ -438,7 +461,8 @@ def _work(item: tuple) -> Impact:
     return replay_chunk(*_BOOKS, item)
 
 
-def replay_chunk(baseline: ProductBook, candidate: ProductBook, top: int, segments, item: tuple) -> Impact:
+def replay_chunk(baseline: ProductBook, candidate: ProductBook, top: int, segments, same: frozenset,
+                 item: tuple) -> Impact:
     """One chunk of a book: ("lines", file index, [(where, number, text), ...]) or
     ("arrow", file index, path, first row, record batch, shape)."""
     impact = Impact(top, segments)
@@ -448,13 +472,13 @@ def replay_chunk(baseline: ProductBook, candidate: ProductBook, top: int, segmen
             read = jsonl_line(line, where, number)
             if read is None:
                 continue
-            _one(impact, (index, number), f"{where}:{number}", read, baseline, candidate)
+            _one(impact, (index, number), f"{where}:{number}", read, baseline, candidate, same)
         return impact
     from .book_io import batch_claims
     _, index, path, first, batch, shape = item
     for offset, read in enumerate(batch_claims(batch, path, first, shape=shape)):
         row = first + offset
-        _one(impact, (index, row), f"{path}:row {row}", read, baseline, candidate)
+        _one(impact, (index, row), f"{path}:row {row}", read, baseline, candidate, same)
     return impact
 
 
@@ -493,12 +517,16 @@ def book_bytes(books: Sequence[str]) -> int:
 
 def replay(baseline: ProductBook, candidate: ProductBook, books: Sequence[str], *, jobs: int = 1,
            top: int = 20, segments: dict | None = None,
-           progress: Callable[[int, int], None] | None = None) -> Impact:
+           progress: Callable[[int, int], None] | None = None, decide_unchanged: bool = False) -> Impact:
     """Replay every claim of `books` (.jsonl or Parquet) under both; `jobs` worker processes.
 
-    `progress(claims, bytes)` is called after each chunk. Raises `ClaimFileError` for a book
-    that cannot be read at all (and `book_io.BookError` for a Parquet one)."""
+    A claim of a product built from the same files on both sides is decided once
+    (`unchanged_products`), unless `decide_unchanged`. `progress(claims, bytes)` is called after
+    each chunk. Raises `ClaimFileError` for a book that cannot be read at all (and
+    `book_io.BookError` for a Parquet one)."""
     impact = Impact(top, segments)
+    same = frozenset() if decide_unchanged else unchanged_products(baseline, candidate)
+    impact.decided_once = sorted(same)
     done = [0]
 
     def add(part: Impact) -> None:
@@ -509,17 +537,17 @@ def replay(baseline: ProductBook, candidate: ProductBook, books: Sequence[str], 
     items = _items(books, done)
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for item in items:
-            add(replay_chunk(baseline, candidate, top, segments, item))
+            add(replay_chunk(baseline, candidate, top, segments, same, item))
         return impact
     first = next(items, None)
     if first is None:
         return impact
     second = next(items, None)
     if second is None:
-        add(replay_chunk(baseline, candidate, top, segments, first))
+        add(replay_chunk(baseline, candidate, top, segments, same, first))
         return impact
     context = multiprocessing.get_context("fork")
-    with context.Pool(jobs, initializer=_init_worker, initargs=((baseline, candidate, top, segments),)) as pool:
+    with context.Pool(jobs, initializer=_init_worker, initargs=((baseline, candidate, top, segments, same),)) as pool:
         pending: deque = deque()
         for item in _chain((first, second), items):
             pending.append(pool.apply_async(_work, (item,)))
@@ -535,5 +563,5 @@ def _chain(head, tail):
     yield from tail
 
 
-__all__ = ["Impact", "replay", "replay_claims", "replay_chunk", "decide_quietly", "lookups", "causes", "check_kind",
+__all__ = ["Impact", "replay", "replay_claims", "replay_chunk", "unchanged_products", "decide_quietly", "lookups", "causes", "check_kind",
            "STATES", "INVALID", "KINDS", "DIMENSIONS", "DEFAULT_SEGMENTS"]

@@ -55,6 +55,9 @@ def render_text(impact: Impact, top: int = 10, segments: int = 5) -> str:
     if impact.identical:
         lines.append("  the same product files on both sides" + (": no change, as it must be" if not impact.changed
                                                                  else ": CHANGES ANYWAY (the engine is not deterministic)"))
+    if impact.decided_once:
+        lines.append(f"  decided once, the same on both sides: {', '.join(impact.decided_once)}"
+                     + (" (--decide-unchanged decides them twice)" if impact.identical else ""))
     lines.append("")
     used = [state for state in STATES if any(impact.matrix[(state, other)] or impact.matrix[(other, state)]
                                              for other in STATES)]
@@ -271,7 +274,9 @@ def render_html(impact: Impact, top: int = 50) -> str:
            (" — <span class='ok'>the same product files: no change, as it must be</span>"
             if impact.identical and not impact.changed else
             " — <span class='bad'>the same product files, yet claims changed</span>" if impact.identical else ""))
-        + "</p>",
+        + "</p>"
+        + (f"<p class='sub'>decided once, the same on both sides: {_e(', '.join(impact.decided_once))}</p>"
+           if impact.decided_once else ""),
         "<div class='cards'>" + "".join(f"<div class='card'><b>{_e(v)}</b><span>{_e(k)}</span></div>" for k, v in cards)
         + "</div>",
         "<h2>Decisions, before and after</h2>", _matrix(impact),

@@ -42,7 +42,7 @@ import pyarrow as pa
 from .book_io import DECISION_FIELDS, batch_claims, check_schema, decision_record, records_batch
 from .claim_reader import ClaimInput
 from .errors import ClaimError, ProductError
-from .impact import Impact, _one, decide_quietly
+from .impact import Impact, _one, decide_quietly, unchanged_products
 from .loader import load_texts
 from .product_book import ProductBook
 from .sources import ProductSource, read_source
@@ -172,7 +172,8 @@ def output_schema(df, amounts: str = "decimal", keep: tuple[str, ...] = ()):
 
 
 # -- impact, on the executors --------------------------------------------------------------------------
-def _impact_runner(baseline: tuple, candidate: tuple, column: str, shape: str, top: int, segments):
+def _impact_runner(baseline: tuple, candidate: tuple, column: str, shape: str, top: int, segments,
+                   decide_unchanged: bool):
     def impact_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from pyspark import TaskContext
         before, after = compiled(*baseline), compiled(*candidate)
@@ -180,29 +181,32 @@ def _impact_runner(baseline: tuple, candidate: tuple, column: str, shape: str, t
         partition = context.partitionId() if context is not None else 0
         part = Impact(top, segments)
         rows = 0
+        same = frozenset() if decide_unchanged else unchanged_products(before, after)
         for batch in batches:
             for item in batch_claims(batch, f"partition {partition}", rows + 1, column, shape):
                 rows += 1
-                _one(part, (partition, rows), f"partition {partition}, row {rows}", item, before, after)
+                _one(part, (partition, rows), f"partition {partition}, row {rows}", item, before, after, same)
         yield pa.record_batch([pa.array([pickle.dumps(part)], pa.binary())], names=["impact"])
     return impact_batches
 
 
 def impact(df, baseline: Any, candidate: Any, *, column: str = "claim", top: int = 20,
-           segments: dict | None = None) -> Impact:
+           segments: dict | None = None, decide_unchanged: bool = False) -> Impact:
     """Every claim of `df` decided under both sets of products: the same `Impact` the command line
     reports (`engine.report.render_text`, `render_html`), added up on the executors, one partial
     result per partition merged on the driver. A row is named by its partition and its number in
     it (`partition 3, row 17`); the claim id says which claim it is."""
     before, after = _checked(baseline), _checked(candidate)
     shape = _shape(df, column)
-    parts = df.mapInArrow(_impact_runner((before[1], before[0]), (after[1], after[0]), column, shape, top, segments),
-                          "impact binary").collect()
+    parts = df.mapInArrow(_impact_runner((before[1], before[0]), (after[1], after[0]), column, shape, top, segments,
+                                         decide_unchanged), "impact binary").collect()
     total = Impact(top, segments)
     for row in parts:
         total.merge(pickle.loads(row["impact"]))
     total.labels = {"baseline": _label(baseline), "candidate": _label(candidate)}
     total.identical = _contents(before[0]) == _contents(after[0])
+    total.decided_once = [] if decide_unchanged else sorted(unchanged_products(compiled(before[1], before[0]),
+                                                                               compiled(after[1], after[0])))
     return total
 
 

@@ -63,18 +63,29 @@ def _replay(baseline, candidate, books, **options):
 def test_no_reform_zero_change(tmp_path, book_file, capsys):
     products = _products(tmp_path, "products")
     copy = _products(tmp_path, "copy")
-    impact = _replay(products, copy, [book_file])
-    assert impact.claims > 1500 and impact.changed == 0
+    impact = _replay(products, copy, [book_file], decide_unchanged=True)      # every claim decided twice
+    assert impact.claims > 1500 and impact.changed == 0 and impact.decided_once == []
     assert all(before == after for before, after in impact.matrix)
     assert all(row["delta"] == "0.00" and row["changed"] == 0 for row in impact.totals())
     assert impact.top() == [] and impact.count("any") == 0
     assert impact.errors["baseline"] == impact.errors["candidate"] and impact.errors["baseline"]["claim.unreadable"] == 1
 
     assert main(["impact", "--baseline", str(products), "--candidate", str(copy), str(book_file),
-                 "--fail-on", "any"]) == 0
+                 "--fail-on", "any", "--decide-unchanged"]) == 0
     out = capsys.readouterr().out
     assert f"{impact.claims:,} claims, 0 changed" in out
     assert "the same product files on both sides: no change, as it must be" in out
+    assert "decided once" not in out
+
+
+def test_a_product_the_same_on_both_sides_is_decided_once_and_reports_alike(tmp_path, book_file):
+    baseline = _products(tmp_path, "baseline")
+    candidate = _products(tmp_path, "candidate", [EXCESS])
+    once = _replay(baseline, candidate, [book_file]).to_dict()
+    twice = _replay(baseline, candidate, [book_file], decide_unchanged=True).to_dict()
+    # screen-protection extends accidental-damage: its base changed, so it is decided twice
+    assert once.pop("decided_once") == ["bmw-total-loss"] and twice.pop("decided_once") == []
+    assert once == twice
 
 
 def test_a_changed_excess_and_rule(tmp_path, book_file):

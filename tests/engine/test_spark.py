@@ -235,4 +235,5 @@ def test_impact_on_spark_is_the_impact_of_the_command_line(spark, book_file, tmp
     assert on_spark.matrix == local.matrix and on_spark.totals() == local.totals()
     assert on_spark.segments("cause") == local.segments("cause")
     assert [e["claim_id"] for e in on_spark.top()][:5] and on_spark.identical is False
-    assert policyconf_spark.impact(spark.read.parquet(str(small)), PRODUCTS, PRODUCTS).changed == 0
+    null = policyconf_spark.impact(spark.read.parquet(str(small)), PRODUCTS, PRODUCTS, decide_unchanged=True)
+    assert null.changed == 0 and null.identical is True and null.claims == 6000
