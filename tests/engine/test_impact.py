@@ -3,6 +3,7 @@ fixture products. The null diff first: the same products on both sides change no
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import pathlib
 import shutil
@@ -202,3 +203,29 @@ def test_memory_is_flat_what_is_kept_does_not_grow_with_the_book(tmp_path):
     assert len(large.top()) == 7 and large.claims == 3 * len(claims)
     assert len(large.groups) < 2 * max(len(small.groups), 200)      # segments, not claims
     assert len(large.examples["baseline"]) <= book_impact.EXAMPLES
+
+
+class _Terminal:
+    """A stand-in for stderr on a terminal, where the progress bar shows."""
+
+    def __init__(self):
+        self.text = ""
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+
+def test_a_progress_bar_on_a_terminal_and_none_in_a_pipe(tmp_path, book_file, capsys):
+    baseline = _products(tmp_path, "baseline")
+    terminal = _Terminal()
+    out = io.StringIO()
+    assert main(["impact", "--baseline", str(baseline), "--candidate", str(baseline), str(book_file)],
+                stdout=out, stderr=terminal) == 0
+    assert "claims" in terminal.text and "%" in terminal.text and "ETA" in terminal.text
+    assert "claims" not in capsys.readouterr().err
