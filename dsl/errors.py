@@ -34,6 +34,7 @@ UNKNOWN_CODE = "expr.unknown-code"
 CYCLE = "expr.cycle"
 DIVISION_BY_ZERO = "expr.division-by-zero"
 OUT_OF_RANGE = "expr.out-of-range"
+UNGUARDED = "expr.unguarded"
 
 
 class EvaluationError(Exception):

@@ -4,6 +4,12 @@ Lines are read in chunks and decided by a pool of worker processes, each holding
 products (inherited at fork); at most a few chunks per worker are in flight, so memory stays
 flat whatever the size of the input, and results are written in input order. A bad line is an
 error object in its place; it never stops the batch.
+
+A worker that dies (killed, out of memory) breaks the pool (`BrokenProcessPool`), never hangs
+it. The chunks that were in flight are decided again, each line on its own, in a fresh worker of
+their own, so that a claim that kills its worker every time loses only itself: a line whose
+worker dies again is lost, and gets a `batch.worker-lost` error object in its place. The rest of
+the input goes to a fresh pool. No line is skipped or written twice, and the order is kept.
 """
 from __future__ import annotations
 
@@ -11,11 +17,16 @@ import multiprocessing
 import os
 import time
 from collections import Counter, deque
+from contextlib import contextmanager
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable, Iterable, Iterator, TextIO
 
+from . import errors as E
 from .audit import AuditLog, record_line
+from .errors import ClaimError
 from .product_book import ProductBook
 from .claim_reader import decide_claim, jsonl_line
 from .decision import OUTCOMES
@@ -31,6 +42,8 @@ class Summary:
     errors: int = 0
     outcomes: Counter = field(default_factory=Counter)
     payout: dict = field(default_factory=dict)          # currency -> Decimal total
+    retried: int = 0                                    # lines decided again after a worker died
+    lost: list = field(default_factory=list)            # (where, line number) of the lines lost with a worker
 
     def add(self, result: dict) -> None:
         self.claims += 1
@@ -48,12 +61,15 @@ class Summary:
         self.outcomes.update(other.outcomes)
         for currency, amount in other.payout.items():
             self.payout[currency] = self.payout.get(currency, Decimal(0)) + amount
+        self.retried += other.retried
+        self.lost.extend(other.lost)
 
     def text(self) -> str:
         outcomes = ", ".join(f"{self.outcomes[o]:,} {o}" for o in OUTCOMES if self.outcomes[o])
         paid = ", ".join(f"{amount:,} {currency}" for currency, amount in sorted(self.payout.items()))
+        lost = f"; {len(self.lost):,} lost" if self.lost else ""
         return (f"{self.claims:,} claim{'s' if self.claims != 1 else ''}: {outcomes or 'no decisions'}; "
-                f"{self.errors:,} invalid; payout {paid or 'none'}")
+                f"{self.errors:,} invalid{lost}; payout {paid or 'none'}")
 
 
 class Progress:
@@ -124,6 +140,20 @@ def decide_lines(book: ProductBook, render: Callable[[dict], str], chunk: list,
     return "".join(out), summary, log
 
 
+def _lost_line(where: str, number: int, line: str, render: Callable[[dict], str],
+               audit: AuditLog | None = None) -> tuple[str, Summary, str]:
+    """What `decide_lines` gives for a line whose worker died each time it was decided: the
+    `batch.worker-lost` error object in its place (the line itself is not read here, where a
+    claim that kills its reader would kill the batch)."""
+    error = ClaimError(E.BATCH_WORKER_LOST, f"{where}:{number}: the worker process deciding this line died "
+                       "(killed, or out of memory), and again when the line was decided on its own", None)
+    summary = Summary(claims=1, lost=[(where, number)])
+    log = ""
+    if audit is not None:
+        log = record_line(AuditLog(lambda record: None, audit.key, audit.clock).record(line.rstrip("\r\n"), error))
+    return render(error.to_dict()), summary, log
+
+
 def _worker(chunk: list) -> tuple[str, Summary, str]:
     return decide_lines(_BOOK, _RENDER, chunk, _AUDIT)
 
@@ -179,16 +209,102 @@ def run(book: ProductBook, lines: Iterable[tuple[str, int, str]], render: Callab
         for chunk in _chain([first, second], source):
             done(*decide_lines(book, render, chunk, audit))
         return summary
-    context = multiprocessing.get_context("fork")
-    with context.Pool(jobs, initializer=_init_worker, initargs=(book, render, audit)) as pool:
-        pending: deque = deque()
-        for chunk in _chain([first, second], source):
-            pending.append(pool.apply_async(_worker, (chunk,)))
-            if len(pending) >= jobs * IN_FLIGHT_PER_WORKER:
-                done(*pending.popleft().get())
-        while pending:
-            done(*pending.popleft().get())
+    _pooled(_chain([first, second], source), jobs, done, (book, render, audit))
     return summary
+
+
+@contextmanager
+def _pool(jobs: int, initargs: tuple) -> Iterator[ProcessPoolExecutor]:
+    """A pool of `jobs` forked workers holding the book. On the way out of an error (stdout
+    closed, Ctrl-C) its workers are stopped at once, as multiprocessing.Pool's were, rather than
+    left to decide the chunks in flight for nothing (the executor has no public way to do it)."""
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_init_worker,
+                               initargs=initargs)
+    try:
+        yield pool
+    except BaseException:
+        workers = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.terminate()
+        raise
+    pool.shutdown()
+
+
+def _pooled(source: Iterator[list], jobs: int, done: Callable, initargs: tuple) -> None:
+    """Every chunk of `source` decided by `jobs` workers, its result handed to `done` in order.
+
+    When a worker dies, the pool is broken and every chunk in flight with it: those that had
+    finished are written, the others decided again line by line (`_alone`), and the rest of the
+    input goes to a fresh pool.
+    """
+    while True:
+        pending: deque = deque()                 # (chunk, future), in input order
+        broken = False
+        with _pool(jobs, initargs) as pool:
+            for chunk in source:
+                try:
+                    pending.append((chunk, pool.submit(_worker, chunk)))
+                except BrokenProcessPool:
+                    pending.append((chunk, None))
+                    broken = True
+                    break
+                if len(pending) >= jobs * IN_FLIGHT_PER_WORKER and not _write_oldest(pending, done):
+                    broken = True
+                    break
+            while not broken and pending:
+                broken = not _write_oldest(pending, done)
+        if not broken:
+            return
+        for chunk, future in pending:            # the pool is shut down: every future is settled
+            if future is not None and future.exception() is None:
+                done(*future.result())
+            else:
+                _alone(chunk, done, initargs)
+
+
+def _write_oldest(pending: deque, done: Callable) -> bool:
+    """Hand the oldest chunk's result to `done`; False (the chunk left pending) if the pool broke."""
+    try:
+        result = pending[0][1].result()
+    except BrokenProcessPool:
+        return False
+    pending.popleft()
+    done(*result)
+    return True
+
+
+def _alone(chunk: list, done: Callable, initargs: tuple) -> None:
+    """A chunk that was in flight when a worker died, decided again line by line in a fresh
+    worker of its own. When that worker dies too, the line it was deciding (the first not
+    decided: it decides them in order) is lost, and the lines after it go to another fresh
+    worker: each line is decided again once."""
+    _, render, audit = initargs
+    lines = deque(chunk)
+    while lines:
+        broken = False
+        with _pool(1, initargs) as pool:
+            futures: deque = deque()
+            for line in lines:
+                try:
+                    futures.append(pool.submit(_worker, [line]))
+                except BrokenProcessPool:          # it died already
+                    broken = True
+                    break
+            while futures:
+                try:
+                    output, part, log = futures.popleft().result()
+                except BrokenProcessPool:
+                    broken = True
+                    break
+                lines.popleft()
+                part.retried += 1
+                done(output, part, log)
+        if broken and lines:
+            where, number, line = lines.popleft()
+            output, part, log = _lost_line(where, number, line, render, audit)
+            part.retried += 1
+            done(output, part, log)
 
 
 def _chain(head: list, tail: Iterator) -> Iterator:

@@ -34,12 +34,14 @@ from ..dsl.checker import FieldInfo, Scope, check, suggest
 from ..dsl.compiler import Compiled, compile_expression
 from ..dsl.errors import CURRENCY, CYCLE, TOO_DEEP, ExpressionError
 from ..dsl.fold import fold
-from ..dsl.iso import COUNTRIES, COUNTRY_CURRENCY, MINOR_UNITS
+from ..dsl.iso import COUNTRIES, MINOR_UNITS
 from ..dsl.parser import parse
 from ..dsl.values import Band, BandSchedule, LookupTable, Money
 
 from . import errors as E
+from . import lint
 from .claim_validator import ClaimValidator
+from .codegen import GeneratedCode, ProductCode
 from .decision import OUTCOMES
 from .errors import ClaimError, Problem
 from .model import (Benefits, DocumentRule, FieldSpec, Group, Invariant, Product, Rule, Section, Settlement,
@@ -148,6 +150,11 @@ class Builder:
         self.check_rule_ids()
         fields = self.finish_fields(declared, events)
         version_date = self.check_version_date(declared)
+        self.check_unguarded_reads(declared)
+        self.check_rates(declared)
+        self.check_bounds(declared)
+        self.check_band_order()
+        self.check_table_currencies()
         if not currencies:
             self.problem(("id",), E.SCHEMA_MISSING_KEY, "the product declares no `currencies`")
         if any(p.severity == "error" for p in self.problems):
@@ -155,7 +162,7 @@ class Builder:
         self.register_source()
         validator = ClaimValidator(fields, currencies)
         effective_until = data.get("effective_until")
-        return Product(
+        product = Product(
             id=data["id"], name=data["name"], version=str(data["version"]),
             effective_from=date.fromisoformat(data["effective_from"]),
             effective_until=date.fromisoformat(effective_until) if effective_until else None,
@@ -168,6 +175,34 @@ class Builder:
             tables=dict(self.named), invariants=tuple(invariants), literals=frozenset(self.literals),
             zeros={code: Money(Decimal(0), code).rounded() for code in currencies if code in MINOR_UNITS},
             version_date=version_date, benefits=benefits, settlement_kinds=self.settlement_kinds())
+        return self.generate(product)                                 # generate
+
+    def generate(self, product: Product) -> Product:
+        """The product's one generated function (engine.codegen), compiled once."""
+        code = ProductCode(product, self)
+        code.generate()
+        return replace(product, code=GeneratedCode(code.compile(), code.source()))
+
+    # -- the checks that catch the mistakes that cost money (engine.lint) ---------------
+    def check_unguarded_reads(self, declared: dict[str, dict]) -> None:
+        """A field that may be absent, read where nothing guarantees it is there (flow typing)."""
+        lint.unguarded_reads(self, declared)
+
+    def check_rates(self, declared: dict[str, dict]) -> None:
+        """Depreciation rates, shares, co-payments and rates in bands and tables between 0 and 1."""
+        lint.rates(self, declared)
+
+    def check_bounds(self, declared: dict[str, dict]) -> None:
+        """`min` above `max`, and bounds no value can meet."""
+        lint.bounds(self, declared)
+
+    def check_band_order(self) -> None:
+        """A band schedule that is not monotonic, at the band that breaks the order."""
+        lint.band_order(self)
+
+    def check_table_currencies(self) -> None:
+        """A row whose currency is not its country's, unless the table declares it by design."""
+        lint.table_currencies(self)
 
     def settlement_kinds(self) -> frozenset[str]:
         site = self.sites.get(("settlement", "kind"))
@@ -734,11 +769,6 @@ class Builder:
                 if found is None:
                     continue
                 constant, type_ = found
-                if key is not None and key_kind == "country" and isinstance(type_, t.Money):
-                    local = COUNTRY_CURRENCY.get(key)
-                    if local and local != type_.currency:
-                        self.problem(path, E.PRODUCT_TABLE, f"the row for {key} is in {type_.currency}, but "
-                                     f"{key} uses {local}", severity="warning")
                 if isinstance(type_, t.Money) and isinstance(value_type, t.Money):
                     joined = t.Money(type_.currency if type_.currency == value_type.currency else None)
                 else:
@@ -793,13 +823,6 @@ class Builder:
                 constant, type_ = found
                 value_type = type_ if value_type is None else (t.unify(value_type, type_) or value_type)
                 bands.append(_band(low, high, inclusive, constant, key_type))
-            numbers = [band[2] for band in bands if isinstance(band[2], (int, Decimal))]
-            if len(numbers) == len(bands) == len(rows):
-                for i in range(1, len(numbers)):
-                    if numbers[i] < numbers[i - 1] and numbers != sorted(numbers, reverse=True):
-                        self.problem(where + ("bands", i, "value"), E.PRODUCT_BANDS,
-                                     f"not monotonic: {numbers[i]} after {numbers[i - 1]}, while the other "
-                                     "bands increase", severity="warning")
             self.table_types[name] = t.Bands(value_type or t.ERROR, key_type or t.NUMBER)
             self.named[name] = BandSchedule(name, schedule.get("clause"), unit, tuple(bands))
 
@@ -969,7 +992,8 @@ class Builder:
             if "unless" in spec:
                 when_text += f" unless {_text(spec['unless'])}"
             rules.append(Rule(rule_id, kind, spec["clause"], spec["message"], test, when_text,
-                              tuple(dict.fromkeys(reads)), self.position(where + ("when",), where), self.next_rank()))
+                              tuple(dict.fromkeys(reads)), self.position(where + ("when",), where), self.next_rank(),
+                              where, spec.get("circumstance")))
         return rules
 
     def next_rank(self) -> int:
@@ -995,7 +1019,7 @@ class Builder:
             rules.append(Rule(rule["id"], "events", rule["clause"], rule["message"],
                               lambda V, D, n=not_covered: V["claim.event"] in n,
                               "claim.event in events.not_covered", ("claim.event",),
-                              self.position(("events", "rule")), self.next_rank()))
+                              self.position(("events", "rule")), self.next_rank(), ("events", "rule")))
         rules += self.build_rules("exclusions", "exclusions")
         rules += self.build_rules("conditions", "conditions")
         return rules
@@ -1015,7 +1039,7 @@ class Builder:
                              f"invariant '{invariant_id}' is always {'true' if compiled.constant else 'false'}",
                              severity="warning")
             invariants.append(Invariant(invariant_id, spec["message"], spec.get("clause"), compiled.function,
-                                        _text(spec["holds"]), self.position(where + ("holds",))))
+                                        _text(spec["holds"]), self.position(where + ("holds",)), where + ("holds",)))
         return invariants
 
     def check_rule_ids(self) -> None:
@@ -1093,7 +1117,7 @@ class Builder:
                 provided = (lambda V, D, c=code: c in V["claim.documents"])
             message = spec.get("message") or f"Document needed: {code}."
             documents.append(DocumentRule(doc_id, code, spec["clause"], message, applies, provided,
-                                          self.position(where + ("when",), where), self.next_rank()))
+                                          self.position(where + ("when",), where), self.next_rank(), where))
         return documents
 
     def build_settlement(self, benefits: Benefits | None) -> Settlement | None:
@@ -1127,7 +1151,7 @@ class Builder:
             if kind is None:
                 return None
             return Settlement(kind.function, None, None, None, tuple(adjustments),
-                              {"kind": self.position(where + ("kind",))})
+                              {"kind": self.position(where + ("kind",))}, path=where)
         settlement = self.settlement_of(spec, where)
         if settlement is None or kind is None:
             return None
@@ -1165,11 +1189,12 @@ class Builder:
                 return None
             personal = any(T.reads_any(site.typed, self.personal) for path, site in self.sites.items()
                            if path[:len(where) + 1] == where + ("steps",) and site.typed is not None)
-            return Settlement(None, None, None, depreciation, tuple(adjustments), positions, steps, personal)
+            return Settlement(None, None, None, depreciation, tuple(adjustments), positions, steps, personal, where)
         parts = [self.compiled(where + (name,)) for name in ("payout", "excess")]
         if None in parts:
             return None
-        return Settlement(None, parts[0].function, parts[1].function, depreciation, tuple(adjustments), positions)
+        return Settlement(None, parts[0].function, parts[1].function, depreciation, tuple(adjustments), positions,
+                          path=where)
 
     def build_steps(self, steps: list, where: tuple) -> tuple[Step, ...] | None:
         built = []
@@ -1211,7 +1236,7 @@ class Builder:
                         failed = True
                         continue
                     groups.append(Group(of.function, cap.function, group_reason, _text(group["limit"]),
-                                        self.position(path + ("groups", number, "limit"))))
+                                        self.position(path + ("groups", number, "limit")), path + ("groups", number)))
                 if items is None or inner is None or not spec.get("steps"):
                     failed = True
                     continue
@@ -1222,14 +1247,14 @@ class Builder:
                     continue
                 built.append(Step("each", None, when.function if when else None, reason, _text(spec["each"]),
                                   self.position(path + ("each",)), items.function, _text(spec["each"]), inner,
-                                  tuple(groups)))
+                                  tuple(groups), path))
                 continue
             value = self.compiled(path + (kind,))
             if value is None:
                 failed = True
                 continue
             built.append(Step(kind, value.function, when.function if when else None, reason, _text(spec[kind]),
-                              self.position(path + (kind,))))
+                              self.position(path + (kind,)), path=path))
         return None if failed else tuple(built)
 
     def step_reason(self, path: tuple, spec: dict, kind: str) -> Rule | None:
@@ -1288,7 +1313,8 @@ class Builder:
                 if compiled is None:
                     continue
                 shared[name].append(Rule(rule_id, "refusals", rule["clause"], rule["message"], compiled.function,
-                                         _text(rule["sections"][name]), compiled.reads, self.position(path), rank))
+                                         _text(rule["sections"][name]), compiled.reads, self.position(path), rank,
+                                         path))
         built = []
         for name, section in sections.items():
             base = ("benefits", "sections", name)

@@ -6,11 +6,15 @@ batch workers (JSON lines) and the HTTP service (bodies). What it guarantees, fo
 
 * numbers with a fraction are `Decimal`, never float; integers of more than 4,000 digits are
   refused before Python parses them;
-* NaN and infinities, and duplicate keys, are unreadable input, not values;
+* NaN and infinities, duplicate keys, and lone surrogates (`"\\ud800"`: valid JSON syntax, but no
+  character, so nothing could write it back out) are unreadable input, not values;
 * a JSON lines source is read line by line: a bad line is that line's error, named by its
   number (`claims.jsonl:3:17: invalid JSON: ...`), and the next line is still read; a line that
   is not UTF-8 is an error of that line only; a BOM at the start is dropped; U+2028 and U+2029
   are characters inside a line, never line ends;
+* a line of more than `MAX_LINE_BYTES` (1 MiB, the HTTP service's limit for one claim) is that
+  line's error, read past in pieces of bounded size and never held whole: memory stays flat
+  whatever a line's length;
 * standard input is sniffed: a JSON document, JSON lines (streamed), or YAML.
 
 A source that cannot be read at all (no such file, a name that is not a claim file) raises
@@ -19,6 +23,7 @@ A source that cannot be read at all (no such file, a name that is not a claim fi
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any, Iterator
 
@@ -28,8 +33,11 @@ from .errors import ClaimError, ProductError
 from .yaml_reader import decode, load_document
 
 MAX_CLAIM_BYTES = 16 * 1024 * 1024      # a .json or .yaml claim file (a .jsonl file is read line by line)
+MAX_LINE_BYTES = 1024 * 1024            # a line of JSON lines, its final newline not counted (serve's MAX_BODY)
+_SKIP_PIECE = 1024 * 1024               # a line over the limit is read past in pieces of this size
 _MAX_DIGITS = 4000                      # an integer longer than this is refused, unparsed
 _BAD_UTF8 = "\x00not-utf8:"             # marks a line that was not UTF-8; the column follows
+_TOO_LONG = "\x00too-long"              # marks a line of more than MAX_LINE_BYTES, not read
 
 
 class ClaimFileError(Exception):
@@ -65,14 +73,63 @@ def _integer(text: str) -> int:
     return int(text)
 
 
+class LoneSurrogateError(ValueError):
+    """A string (or a key) that holds half of a UTF-16 surrogate pair: valid JSON syntax (`"\\ud800"`),
+    but no character, so no UTF-8 writer (stdout, the decision log, an HTTP response) can write it."""
+
+    def __init__(self, path: str, code_point: int, key: bool):
+        self.path = path
+        where = f"a key of {path}" if key else path
+        super().__init__(f"{where} holds a lone surrogate (\\u{code_point:04x}), which is not a character")
+
+
+# a \u escape in the surrogate range, or a surrogate itself (text decoded with surrogateescape)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MAX_SHOWN_PATH = 200
+
+
+def _lone_surrogate(value: Any, path: str) -> LoneSurrogateError | None:
+    """The first string or key of `value` holding a lone surrogate (a pair decodes to one character)."""
+    stack = [(value, path)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            found = _SURROGATE.search(value)
+            if found:
+                return LoneSurrogateError(path or "the claim", ord(found.group()), key=False)
+        elif isinstance(value, dict):
+            items = []
+            for key, item in value.items():
+                found = _SURROGATE.search(key)
+                if found:
+                    return LoneSurrogateError(path or "the claim", ord(found.group()), key=True)
+                items.append((item, _shown(f"{path}.{key}" if path else key)))
+            stack.extend(reversed(items))
+        elif isinstance(value, list):
+            stack.extend(reversed([(item, _shown(f"{path}[{i}]")) for i, item in enumerate(value)]))
+    return None
+
+
+def _shown(path: str) -> str:
+    return path if len(path) <= _MAX_SHOWN_PATH else path[:_MAX_SHOWN_PATH] + "..."
+
+
 def parse_json(text: str) -> Any:
     """JSON with exact decimals: numbers with a fraction become Decimal, never float.
 
     Raises ValueError (json.JSONDecodeError with a position, or our own words for NaN, a
-    duplicate key, an integer of thousands of digits) or RecursionError (nested too deeply).
+    duplicate key, an integer of thousands of digits, a lone surrogate: `LoneSurrogateError`)
+    or RecursionError (nested too deeply). The walk looking for a lone surrogate is only made
+    when the text has a `\\u` escape in the surrogate range (or a surrogate itself).
     """
-    return json.loads(text, parse_float=Decimal, parse_int=_integer, parse_constant=_reject_constant,
-                      object_pairs_hook=_no_duplicates)
+    value = json.loads(text, parse_float=Decimal, parse_int=_integer, parse_constant=_reject_constant,
+                       object_pairs_hook=_no_duplicates)
+    if ("\\u" in text and _SURROGATE_ESCAPE.search(text)) or (not text.isascii() and _SURROGATE.search(text)):
+        error = _lone_surrogate(value, "")
+        if error is not None:
+            raise error
+    return value
 
 
 # -- claims from files and standard input ---------------------------------------------------------
@@ -91,6 +148,8 @@ def _json_error(where: str, error: Exception) -> ClaimInput:
         return _unreadable(f"{where}:{error.lineno}:{error.colno}", f"invalid JSON: {error.msg}")
     if isinstance(error, RecursionError):
         return _unreadable(where, "invalid JSON: nested too deeply")
+    if isinstance(error, LoneSurrogateError):
+        return _unreadable(where, str(error))
     return _unreadable(where, f"invalid JSON: {error}")
 
 
@@ -156,6 +215,8 @@ def _sniff(text: str) -> str:
     try:
         parse_json(text)
         return "json"
+    except LoneSurrogateError:
+        return "json"                       # one document, whose error is that surrogate
     except (ValueError, RecursionError):
         pass
     lines = [line for line in text.split("\n") if line.strip()]
@@ -165,6 +226,8 @@ def _sniff(text: str) -> str:
 def _read_text(text: str, where: str, kind: str) -> Iterator[ClaimInput]:
     if kind == "jsonl":
         for number, line in enumerate(text.split("\n"), 1):     # not splitlines(): U+2028 is not a line end
+            if len(line) > MAX_LINE_BYTES // 4 and len(line.encode("utf-8", "surrogatepass")) > MAX_LINE_BYTES:
+                line = _TOO_LONG                                   # as when the lines are streamed
             item = jsonl_line(line, where, number)
             if item is not None:
                 yield item
@@ -188,6 +251,8 @@ def _read_text(text: str, where: str, kind: str) -> Iterator[ClaimInput]:
 # -- JSON lines ------------------------------------------------------------------------------------
 def jsonl_line(line: str, where: str, number: int) -> ClaimInput | None:
     """The claim on line `number` of `where`, or its error; None for a blank line (skipped)."""
+    if line.startswith(_TOO_LONG):
+        return _unreadable(f"{where}:{number}", f"line {number} is larger than {MAX_LINE_BYTES} bytes")
     line = line.rstrip("\r\n")
     if not line.strip():
         return None
@@ -212,6 +277,38 @@ def _decode_line(raw: bytes, number: int) -> str:
         return _BAD_UTF8 + str(error.start + 1)
 
 
+def _whole(raw) -> bool:
+    """Whether `raw`, read with readline(MAX_LINE_BYTES + 1), is a whole line (not one over the limit)."""
+    return len(raw) <= MAX_LINE_BYTES or raw.endswith(b"\n" if isinstance(raw, bytes) else "\n")
+
+
+def _skip_line(handle) -> None:
+    """Read past the rest of a line, a bounded piece at a time."""
+    newline = None
+    while True:
+        piece = handle.readline(_SKIP_PIECE)
+        if not piece:
+            return
+        newline = newline or (b"\n" if isinstance(piece, bytes) else "\n")
+        if piece.endswith(newline):
+            return
+
+
+def _bounded_lines(handle) -> Iterator:
+    """Each line of `handle` (bytes; text from a text stream, its limit then in characters), or
+    None for a line of more than MAX_LINE_BYTES: at most MAX_LINE_BYTES + 1 of it is ever held."""
+    while True:
+        raw = handle.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        if _whole(raw):
+            yield raw
+        else:
+            del raw
+            _skip_line(handle)
+            yield None
+
+
 def read_jsonl_file(path: str) -> Iterator[tuple[str, int, str]]:
     """(where, line number, text) for each line of a .jsonl file, read as bytes line by line."""
     try:
@@ -219,8 +316,8 @@ def read_jsonl_file(path: str) -> Iterator[tuple[str, int, str]]:
     except OSError as error:
         raise ClaimFileError(f"{path}: {error.strerror}") from None
     with handle:
-        for number, raw in enumerate(handle, 1):
-            yield path, number, _decode_line(raw, number)
+        for number, raw in enumerate(_bounded_lines(handle), 1):
+            yield path, number, _TOO_LONG if raw is None else _decode_line(raw, number)
 
 
 class StdinReader:
@@ -230,27 +327,40 @@ class StdinReader:
 
     def __init__(self, stream):
         self.source = getattr(stream, "buffer", None) or stream
-        self.peeked: list = []
+        self.peeked = None                  # the first line (or its first MAX_LINE_BYTES + 1), if peeked at
 
     def _decode(self, raw, number: int) -> str:
         if isinstance(raw, bytes):
             return _decode_line(raw, number)
         return raw.lstrip("\ufeff") if number == 1 else raw
 
-    def _raw(self):
-        peeked, self.peeked = self.peeked, []
-        yield from peeked
-        yield from self.source
+    def _lines(self) -> Iterator:
+        peeked, self.peeked = self.peeked, None
+        if peeked is not None:
+            if _whole(peeked):
+                yield peeked
+            else:
+                del peeked
+                _skip_line(self.source)
+                yield None
+        yield from _bounded_lines(self.source)
 
     def lines(self) -> Iterator[tuple[str, int, str]]:
-        """(where, line number, text) for each line."""
-        for number, raw in enumerate(self._raw(), 1):
-            yield "<stdin>", number, self._decode(raw, number)
+        """(where, line number, text) for each line; a line over MAX_LINE_BYTES is not read."""
+        for number, raw in enumerate(self._lines(), 1):
+            yield "<stdin>", number, _TOO_LONG if raw is None else self._decode(raw, number)
 
     def is_jsonl(self) -> bool:
-        """Peek at the first line: JSON lines (a whole object on it, or bytes that are not UTF-8) are streamed."""
-        first = self.source.readline()
-        self.peeked = [first] if first else []
+        """Peek at the first line: JSON lines (a whole object on it, or bytes that are not UTF-8) are streamed.
+
+        A first line over MAX_LINE_BYTES is JSON lines when it starts as an object (and that line's
+        error is its size); otherwise it begins a document, read whole."""
+        first = self.source.readline(MAX_LINE_BYTES + 1)
+        self.peeked = first if first else None
+        if first and not _whole(first):
+            if isinstance(first, bytes):
+                return first.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"{")
+            return first.removeprefix("\ufeff").lstrip().startswith("{")
         line = self._decode(first, 1)
         if line.startswith(_BAD_UTF8):
             return True
@@ -258,16 +368,20 @@ class StdinReader:
         if stripped.startswith("{") and stripped.endswith("}"):
             try:
                 return isinstance(parse_json(stripped), dict)
+            except LoneSurrogateError:
+                return True                 # an object (the line's error is its surrogate)
             except (ValueError, RecursionError):
                 return False
         return False
 
     def read_all(self) -> str:
         """Everything left, as text (ProductError with a position if it is not UTF-8)."""
-        parts = list(self._raw())
-        if parts and isinstance(parts[0], bytes):
-            return decode(b"".join(parts), "<stdin>")
-        return "".join(parts).lstrip("\ufeff")
+        peeked, self.peeked = self.peeked, None
+        rest = self.source.read()
+        data = rest if peeked is None else peeked + rest
+        if isinstance(data, bytes):
+            return decode(data, "<stdin>")
+        return data.lstrip("\ufeff")
 
 
 # -- each claim to its decision or its error object -------------------------------------------------

@@ -2,7 +2,7 @@
 
     policyconf validate [PATH...]                  check product files
     policyconf evaluate [--products DIR] [--format text|json|jsonl] CLAIM...
-    policyconf test [PATH...] [--coverage] [--fail-under N]
+    policyconf test [PATH...] [--coverage] [--fail-under N] [-k PATTERN] [-x] [--update] [--format text|github]
 
 Exit status (contract §1): validate 0 valid, 1 problems found, 2 usage or I/O
 error; evaluate 0 when every claim got a decision, 1 when any claim was
@@ -19,13 +19,21 @@ from typing import TextIO
 from .. import __version__
 from . import batch
 from .audit import AuditLog
-from .loader import load
+from .loader import TEST_SUFFIXES, load
 from .product_book import ProductBook, load_products
-from .claim_reader import ClaimFileError, StdinReader, decide_claim, jsonl_line, read_claims, read_jsonl_file
+from .claim_reader import (ClaimFileError, StdinReader, claim_file_kind, decide_claim, jsonl_line, read_claims,
+                           read_jsonl_file)
+from . import errors as E
 from .errors import ProductError
 from .jsonio import dumps
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+UNKEYED_LOG_WARNING = (
+    "policyconf: warning: --log without --log-key-env: the decision log's input hash is then a plain "
+    "SHA-256, which anyone who reads the log can test guesses against; a claim's fields with few possible "
+    "values (a VIN, a date of birth) can be guessed and confirmed. Set a key: --log-key-env VAR, where the "
+    "environment variable VAR holds the insurer's secret (kept outside the log).\n")
 
 
 class UsageError(Exception):
@@ -119,6 +127,8 @@ def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: StdinReader) -
             log_file = open(args.log, "a", encoding="utf-8")
         except OSError as error:
             raise UsageError(f"--log {args.log}: {error.strerror}") from None
+        if not key:
+            stderr.write(UNKEYED_LOG_WARNING)
         audit = AuditLog.to_stream(log_file, key or None)
         book = book.with_audit(audit)
     try:
@@ -128,14 +138,64 @@ def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: StdinReader) -
             log_file.close()
 
 
+class _JsonDocument:
+    """`--format json`, written as the claims are decided, never held: an array of decisions (and
+    error objects), `json.dumps(results, indent=2)` to the byte, or the one object itself when the
+    input is one claim file (not .jsonl) holding one claim. Only the first result is held, until
+    a second one says that the document is an array."""
+
+    def __init__(self, write, may_be_one: bool):
+        self.write = write
+        self.may_be_one = may_be_one
+        self.held: str | None = None
+        self.written = 0
+
+    def add(self, result: dict) -> None:
+        text = dumps(result, indent=2)
+        if self.may_be_one and self.held is None and not self.written:
+            self.held = text
+            return
+        if self.held is not None:
+            self._element(self.held)
+            self.held = None
+        self._element(text)
+
+    def _element(self, text: str) -> None:
+        self.write(("[\n  " if not self.written else ",\n  ") + text.replace("\n", "\n  "))
+        self.written += 1
+
+    def close(self) -> None:
+        if self.held is not None:
+            self.write(self.held + "\n")
+        else:
+            self.write("\n]\n" if self.written else "[]\n")
+
+
+def _check_sources(paths: list[str]) -> None:
+    """Every claim source can be opened (ClaimFileError if not): checked before a document is begun,
+    so that a missing second file leaves stdout empty rather than half an array."""
+    for path in paths:
+        if path == "-":
+            continue
+        if claim_file_kind(path) is None:
+            raise ClaimFileError(f"{path}: not a claim file (expected .json, .jsonl, .yaml or -)")
+        try:
+            open(path, "rb").close()
+        except OSError as error:
+            raise ClaimFileError(f"{path}: {error.strerror}") from None
+
+
 def _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, stdin) -> int:
-    results: list[dict] = []
     summary = batch.Summary()
     single = len(args.claims) == 1
+    document = None
     sizes = sum(os.path.getsize(p) for p in args.claims if p != "-" and _is_batch(p) and os.path.isfile(p))
     progress = batch.Progress(stderr, sizes or None)
     done_bytes = 0
     try:
+        if fmt == "json":
+            _check_sources(args.claims)
+            document = _JsonDocument(stdout.write, single and not _is_batch(args.claims[0]))
         for path in args.claims:
             stdin_lines = path == "-" and stdin.is_jsonl()
             if render is not None and (_is_batch(path) or stdin_lines):
@@ -162,21 +222,45 @@ def _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, st
                 if render is not None:
                     stdout.write(render(result))
                 else:
-                    results.append(result)
+                    document.add(result)
     except (UsageError, ClaimFileError) as error:
         progress.close()
         stdout.flush()
         stderr.write(f"policyconf: {error}\n")
         return EXIT_USAGE
     progress.close()
-    if fmt == "json":
-        document = results[0] if single and len(results) == 1 and not _is_batch(args.claims[0]) else results
-        stdout.write(dumps(document, indent=2) + "\n")
+    if document is not None:
+        document.close()
     if summary.claims > 1:
         stderr.write(f"policyconf: {summary.text()}\n")
     if summary.errors:
         stderr.write(f"policyconf: {summary.errors} claim{'s' if summary.errors != 1 else ''} rejected as invalid input\n")
+    if summary.retried:
+        stderr.write(f"policyconf: a worker process died (killed, or out of memory): {summary.retried:,} line{'s' if summary.retried != 1 else ''} "
+                     "in flight were decided again, each on its own in a fresh worker\n")
+    if summary.lost:
+        stderr.write(f"policyconf: lost, their worker dying again, each with a {E.BATCH_WORKER_LOST} error in its "
+                     f"place: {_line_ranges(summary.lost)}\n")
+        return EXIT_USAGE
     return EXIT_PROBLEMS if summary.errors else EXIT_OK
+
+
+def _line_ranges(lines: list[tuple[str, int]]) -> str:
+    """`claims.jsonl lines 7, 1200-1203; <stdin> line 2`: input lines, by source, runs as ranges."""
+    by_source: dict[str, list[int]] = {}
+    for where, number in lines:
+        by_source.setdefault(where, []).append(number)
+    parts = []
+    for where, numbers in by_source.items():
+        runs: list[list[int]] = []
+        for number in sorted(numbers):
+            if runs and number == runs[-1][1] + 1:
+                runs[-1][1] = number
+            else:
+                runs.append([number, number])
+        text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+        parts.append(f"{where} line{'s' if len(numbers) > 1 else ''} {text}")
+    return "; ".join(parts)
 
 
 class _ByteCounter:
@@ -214,6 +298,10 @@ def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
     paths = _existing_paths(args.paths, stderr)
     if paths is None:
         return EXIT_USAGE
+    tests = [p for p in paths if os.path.isfile(p) and p.endswith(TEST_SUFFIXES)]
+    if tests:
+        stderr.write("".join(f"policyconf: {p} is a test file: use `policyconf test {p}`\n" for p in tests))
+        return EXIT_USAGE
     loaded = load(paths)
     problems = loaded.problems
     errors = loaded.errors
@@ -222,9 +310,7 @@ def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
                             "problems": [p.to_dict() for p in problems]}, indent=2) + "\n")
     elif args.format == "github":
         for p in problems:
-            level = "error" if p.severity == "error" else "warning"
-            message = f"{p.code}: {p.message}".replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-            stdout.write(f"::{level} file={p.file},line={p.line},col={p.column},title={p.code}::{message}\n")
+            stdout.write(p.annotation() + "\n")
     else:
         for p in problems:
             stdout.write(p.format() + "\n")
@@ -235,8 +321,10 @@ def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
             stdout.write(f"{_count(len(errors), 'error')}{', ' + _count(warnings, 'warning') if warnings else ''}"
                          f" in {', '.join(paths)}\n")
         else:
+            bases = "".join(f" (built on {base_id}, read from {', '.join(files)})"
+                            for base_id, files in loaded.bases.items())
             stdout.write(f"ok: {_count(count, 'product')} ({_count(versions, 'version')}) valid in {', '.join(paths)}"
-                         f"{', ' + _count(len(problems), 'warning') if problems else ''}\n")
+                         f"{bases}{', ' + _count(len(problems), 'warning') if problems else ''}\n")
     return EXIT_PROBLEMS if errors else EXIT_OK
 
 
@@ -245,17 +333,38 @@ def test_command(args, stdout: TextIO, stderr: TextIO) -> int:
     paths = _existing_paths(args.paths, stderr)
     if paths is None:
         return EXIT_USAGE
-    result = testing.run(paths, args.products)
-    if not result.results and not result.problems:
+    try:
+        select = testing.selector(args.select) if args.select is not None else None
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    result = testing.run(paths, args.products, select=select, first_failure=args.exitfirst, update=args.update)
+    if not result.results and not result.problems and not result.deselected:
         stderr.write(f"policyconf: no test files (*.tests.yaml) in {', '.join(paths)}\n")
         return EXIT_PROBLEMS
     testing.report(result, coverage=args.coverage or args.fail_under is not None,
-                   write=lambda line: stdout.write(line + "\n"))
-    ok = result.failed == 0 and not result.problems
-    if args.fail_under is not None and result.coverage_percent() < args.fail_under:
-        stdout.write(f"coverage {result.coverage_percent()}% is under --fail-under {args.fail_under}%\n")
-        ok = False
+                   write=lambda line: stdout.write(line + "\n"), colour=_colour(args.color, stdout),
+                   format=args.format, fail_under=args.fail_under)
+    ok = result.failed == 0 and not result.problems and not testing.under(result, args.fail_under)
     return EXIT_OK if ok else EXIT_PROBLEMS
+
+
+def _colour(choice: str, stdout: TextIO) -> bool:
+    """Colour on a terminal, unless NO_COLOR is set (https://no-color.org); never in a file or pipe."""
+    if choice != "auto":
+        return choice == "yes"
+    isatty = getattr(stdout, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _percentage(text: str) -> Decimal:
+    """--fail-under: a percentage from 0 to 100."""
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        value = None
+    if value is None or not value.is_finite() or not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be a percentage from 0 to 100, not {text!r}")
+    return value
 
 
 def verify_command(args, stdout: TextIO, stderr: TextIO) -> int:
@@ -428,7 +537,18 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--products", metavar="DIR", help="product directory (default: each test file's own)")
     test.add_argument("--coverage", action="store_true",
                       help="report which rules, events, documents, bands and table rows no case exercised")
-    test.add_argument("--fail-under", type=Decimal, metavar="N", help="fail when coverage is under N percent")
+    test.add_argument("--fail-under", type=_percentage, metavar="N",
+                      help="fail when coverage is under N percent (0 to 100)")
+    test.add_argument("-k", dest="select", metavar="PATTERN",
+                      help="run only the cases whose name, file or product contains PATTERN (any case); "
+                           "words combine with and, or, not: -k \"excess and not day 184\"")
+    test.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failing case")
+    test.add_argument("--update", action="store_true",
+                      help="rewrite the expectations of failing cases in their file, after a deliberate change")
+    test.add_argument("--format", choices=("text", "github"), default="text",
+                      help="text (default), or github (a workflow annotation per failing case)")
+    test.add_argument("--color", choices=("auto", "yes", "no"), default="auto",
+                      help="colour the report: auto (default: on a terminal, unless NO_COLOR is set), yes, no")
     verify = commands.add_parser("verify", help="check the products' invariants on generated claims")
     verify.add_argument("product_ids", nargs="*", metavar="PRODUCT", help="product ids (default: every product)")
     verify.add_argument("--products", default="products", metavar="DIR", help="product directory (default: products/)")

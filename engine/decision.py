@@ -55,7 +55,8 @@ class Decision:
     def trace(self) -> tuple[str, ...]:
         """How the decision was reached, step by step, for a person."""
         if self._trace is None:
-            self._trace = tuple(step[0](*step[1:]) for step in self.steps)
+            from .trace import render
+            self._trace = tuple(render(step) for step in self.steps)
         return self._trace
 
     def to_dict(self) -> dict:

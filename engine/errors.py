@@ -35,6 +35,35 @@ class Problem:
         return {"file": self.file, "line": self.line, "column": self.column, "severity": self.severity,
                 "code": self.code, "message": self.message}
 
+    def annotation(self) -> str:
+        """The problem as a GitHub Actions workflow command (`::error file=...,line=...::...`)."""
+        return annotation("error" if self.severity == "error" else "warning", self.file, self.line,
+                          f"{self.code}: {self.message}", title=self.code, column=self.column)
+
+
+# GitHub's workflow commands (`::error file=F,line=L::MESSAGE`) end at a line end and split their
+# properties at `,` and `::`: a file name or message holding one could end the annotation and
+# start a command of its own (`::set-output`, `::add-mask`), so they are escaped as GitHub's
+# runner unescapes them (actions/toolkit, command.ts: escapeData, escapeProperty).
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(level: str, file: str, line: int, message: str, title: str | None = None,
+               column: int | None = None) -> str:
+    """A GitHub Actions workflow command that puts `message` on `file`'s `line` in a pull request,
+    escaped as the runner unescapes it: `%`, CR and LF everywhere, `:` and `,` in properties too."""
+    properties = [f"file={_escape_property(file)}", f"line={line}"]
+    if column is not None:
+        properties.append(f"col={column}")
+    if title is not None:
+        properties.append(f"title={_escape_property(title)}")
+    return f"::{level} {','.join(properties)}::{_escape_data(message)}"
+
 
 class ProductError(Exception):
     """A product file (or several) could not be loaded.  `problems` lists every problem found."""
@@ -80,6 +109,7 @@ SCHEMA_TYPE = "schema.type"
 SCHEMA_VALUE = "schema.value"
 REF_UNKNOWN_PRODUCT = "ref.unknown-product"
 REF_EXTENDS_CYCLE = "ref.extends-cycle"
+REF_BASE_HAS_ERRORS = "ref.base-has-errors"
 REF_UNKNOWN_FIELD = "ref.unknown-field"
 PRODUCT_DUPLICATE = "product.duplicate-version"
 PRODUCT_FIELD = "product.field"
@@ -92,6 +122,19 @@ PRODUCT_NONE = "product.none"
 PRODUCT_DUPLICATE_RULE = "product.duplicate-rule"
 PRODUCT_RULE_CONSTANT = "product.constant-rule"
 PRODUCT_REDUNDANT_OVERRIDE = "product.redundant-override"
+PRODUCT_RATE = "product.rate"
+PRODUCT_BOUNDS = "product.bounds"
+REF_REPLACES_GROUP = "ref.replaces-group"
+REF_UNKNOWN_OVERRIDE = "ref.unknown-override"
+
+# -- stable codes: test files (policyconf test) ------------------------------
+REF_UNKNOWN_RULE = "ref.unknown-rule"             # a reason an expectation names is no rule of the product
+REF_UNKNOWN_CLAUSE = "ref.unknown-clause"         # a clause no rule of the product has
+REF_UNKNOWN_DOCUMENT = "ref.unknown-document"     # a missing document the product does not ask for
+REF_UNKNOWN_BENEFIT = "ref.unknown-benefit"       # a benefit section the product does not have
+REF_UNKNOWN_KIND = "ref.unknown-settlement-kind"  # a settlement kind the product does not name
+REF_UNKNOWN_ITEM = "ref.unknown-item"             # an `unreachable:` item that is not one of the coverage
+TEST_UPDATE = "test.update"                       # --update could not rewrite the file
 
 # -- stable codes: claims ----------------------------------------------------
 CLAIM_NOT_OBJECT = "claim.not-an-object"
@@ -113,6 +156,9 @@ CLAIM_UNREADABLE = "claim.unreadable"
 CLAIM_UNEXPECTED_FIELD = "claim.unexpected-field"
 CLAIM_DUPLICATE = "claim.duplicate-value"
 EVALUATION_ERROR = "evaluation.error"
+
+# -- stable codes: batches (policyconf evaluate of JSON lines) ---------------------
+BATCH_WORKER_LOST = "batch.worker-lost"      # the worker deciding a line died, and again when it was tried alone
 
 # -- stable codes: the HTTP service (policyconf serve) ---------------------------
 CLAIM_PRODUCT_MISMATCH = "claim.product-mismatch"

@@ -14,15 +14,15 @@ from __future__ import annotations
 from decimal import Decimal, DecimalException, localcontext
 
 from ..dsl.errors import EvaluationError
-from ..dsl.runtime import CONTEXT, Selected, Selection
-from ..dsl.values import BandSchedule, CurrencyMismatch, LookupTable, Money
+from ..dsl.runtime import CONTEXT
+from ..dsl.values import CurrencyMismatch, Money
 
 from . import errors as E
+from . import trace as tr
 from .decision import Decision
 from .errors import ClaimError
 from .model import DocumentRule, Product, Rule, Step
-
-PERSONAL = "<personal data>"
+from .trace import PERSONAL, Where as _Where
 
 
 class Definitions(dict):
@@ -30,10 +30,10 @@ class Definitions(dict):
     use, once per claim; and `note`, where table and band lookups say what they used, which
     goes into the trace (and the coverage, when asked for)."""
 
-    __slots__ = ("values", "functions", "trace", "hits", "private", "at")
+    __slots__ = ("values", "functions", "trace", "hits", "private", "at", "cur")
 
     def __init__(self, values: dict, functions: dict, trace: list, hits: set | None = None,
-                 private: frozenset = frozenset()):
+                 private: frozenset = frozenset(), cur: str | None = None):
         super().__init__()
         self.values = values
         self.functions = functions
@@ -41,151 +41,20 @@ class Definitions(dict):
         self.hits = hits            # coverage: what this claim exercised, when asked for
         self.private = private      # definitions computed from personal data: masked in the trace
         self.at: object = "the claim"   # what is being computed (a rule, a document, a settlement part)
+        self.cur = cur              # the claim's currency, for the trace
 
     def __missing__(self, name: str):
         value = self.functions[name](self.values, self)
         self[name] = value
-        self.trace.append((_definition_step, name, PERSONAL if name in self.private else value))
+        self.trace.append((tr.definition_step, name, PERSONAL if name in self.private else value, self.cur))
         return value
 
+    def value(self, name: str):
+        """For the trace: the definition's value, if this claim computed it."""
+        return self.get(name, tr.ABSENT)
+
     def note(self, used) -> None:
-        if type(used) is Selected:
-            self.trace.append((_selected_step, used))
-            return
-        table, key, row, value, personal = used
-        if personal:
-            key = PERSONAL
-        if isinstance(table, BandSchedule):
-            self.trace.append((_band_step, table, key, row, value))
-            if self.hits is not None:
-                self.hits.add(("band", table.name, row.low))
-        else:
-            self.trace.append((_row_step, table, key, row, value))
-            if self.hits is not None:
-                self.hits.add(("table", table.name, row))
-
-
-def show(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if type(value) is Selection and value.origin is not None:
-        return f"{len(value)} of {value.total} elements of {value.origin}" + \
-            (": " + ", ".join(str(i) for i in value.indexes[:20]) if value.indexes else "")
-    if isinstance(value, (tuple, list)) and value and isinstance(value[0], dict):
-        return f"{len(value)} elements"
-    if isinstance(value, (frozenset, tuple, list)):
-        if len(value) > 8:
-            return f"[{len(value)} values]"
-        return "[" + ", ".join(sorted(str(v) for v in value)) + "]"
-    return str(value)
-
-
-# -- trace steps: (formatter, *arguments), written out on reading ------------------
-def _definition_step(name, value) -> str:
-    return f"{name} = {show(value)}"
-
-
-def _rule_step(what: str, rule, values: dict, scope: "Definitions", pii: frozenset) -> str:
-    shown = []
-    for name in rule.reads:
-        if name in values:
-            shown.append(f"{name} = {PERSONAL if name in pii else show(values[name])}")
-        elif name in scope and not isinstance(scope[name], (frozenset, tuple)):
-            shown.append(f"{name} = {PERSONAL if name in scope.private else show(scope[name])}")
-    seen = f" (with {', '.join(shown)})" if shown else ""
-    return f"{what} {rule.id} ({rule.clause}) applies: {rule.when_text}{seen}"
-
-
-def _text_step(text: str) -> str:
-    return text
-
-
-def _row_step(table: LookupTable, key, row, value) -> str:
-    if row is None:
-        return f"{table.name}[{key}]: no row for {key}, default {value}{_cite(table.clause)}"
-    return f"{table.name}[{key}]: {value}{_cite(table.clause)}"
-
-
-def _band_step(schedule: BandSchedule, key, band, value) -> str:
-    return f"{schedule.name}[{key}]: band {band.label} {schedule.unit}: {value}{_cite(schedule.clause)}"
-
-
-def _selected_step(selected) -> str:
-    what, where, indexes, total = selected
-    at = f" (line {where[1]})" if where else ""
-    if not indexes:
-        return f"{what}{at}: none of its {total} elements counted"
-    shown = ", ".join(str(i) for i in indexes[:20]) + (", ..." if len(indexes) > 20 else "")
-    return f"{what}{at}: {len(indexes)} of {total} elements counted: {shown}"
-
-
-def _cite(clause: str | None) -> str:
-    return f" ({clause})" if clause else ""
-
-
-def _none_applies(count: int) -> str:
-    return f"eligibility, events, exclusions and conditions: none of {count} rules applies"
-
-
-def _missing_step(document) -> str:
-    return f"document {document.document} ({document.clause}) is missing"
-
-
-def _settlement_step(kind, payout, payout_rounded, excess_rounded) -> str:
-    return f"settlement {kind}: payout {payout} rounded half-up to {payout_rounded}, excess {excess_rounded}"
-
-
-def _outcome_step(outcome: str) -> str:
-    return f"outcome {outcome}: nothing is paid"
-
-
-def _in(where) -> str:
-    return f"section {where.section}: " if where.section else ""
-
-
-def _amounts_shown(where, *amounts):
-    return [PERSONAL] * len(amounts) if where.personal else amounts
-
-
-def _amount_step(where, step, value) -> str:
-    value, = _amounts_shown(where, value)
-    return f"{_in(where)}amount {step.text} = {value}"
-
-
-def _limit_step(where, step, before, cap, lowered: bool) -> str:
-    name = f"{step.reason.id} ({step.reason.clause})" if step.reason else "limit"
-    before, cap = _amounts_shown(where, before, cap)
-    if lowered:
-        return f"{_in(where)}{name}: {before} is over {cap}: {cap}"
-    return f"{_in(where)}{name}: {before} is within {cap}"
-
-
-def _excess_step(where, step, excess, applied, after) -> str:
-    excess, applied, after = _amounts_shown(where, excess, applied, after)
-    return f"{_in(where)}excess {excess}: {applied} borne by the customer, {after} left"
-
-
-def _adjust_step(where, step, before, after) -> str:
-    name = f"{step.reason.id} ({step.reason.clause})" if step.reason else "adjusted"
-    before, after = _amounts_shown(where, before, after)
-    return f"{_in(where)}{name}: {before} becomes {after} ({step.text})"
-
-
-def _element_step(where, step, index, amount) -> str:
-    amount, = _amounts_shown(where, amount)
-    return f"{_in(where)}{step.items_text}: element {index}: {amount}"
-
-
-def _group_step(where, group, total, cap, lowered: bool) -> str:
-    name = f"{group.reason.id} ({group.reason.clause})" if group.reason else "group limit"
-    total, cap = _amounts_shown(where, total, cap)
-    if lowered:
-        return f"{_in(where)}{name}: the group's {total} is over {cap}: {cap}"
-    return f"{_in(where)}{name}: the group's {total} is within {cap}"
-
-
-def _section_step(section, payout, payout_rounded, excess_rounded) -> str:
-    return f"section {section}: pays {payout} rounded half-up to {payout_rounded}, excess {excess_rounded}"
+        self.trace.append(used)
 
 
 def decide(product: Product, values: dict, currency: str | None, claim_id: str | None,
@@ -201,7 +70,8 @@ def decide(product: Product, values: dict, currency: str | None, claim_id: str |
 def _decide(product: Product, values: dict, currency: str | None, claim_id: str | None,
             hits: set | None) -> Decision:
     trace: list = []
-    scope = Definitions(values, product.definitions, trace, hits, product.private_definitions)
+    cur = currency or min(product.currencies)
+    scope = Definitions(values, product.definitions, trace, hits, product.private_definitions, cur)
     pii = product.pii
     if hits is not None and "claim.event" in values:
         hits.add(("event", values["claim.event"]))
@@ -223,7 +93,7 @@ def _decide(product: Product, values: dict, currency: str | None, claim_id: str 
             _hit(scope, reasons)
             return _refusal(product, claim_id, currency, "declined", reasons, (), trace,
                             _lines(sections, refusals, currency, product, declined=True))
-        trace.append((_none_applies, len(product.declining)))
+        trace.append((tr.none_applies, len(product.declining)))
         open_sections = [section for section in sections if section.id not in refused]
 
         missing: list[str] = []
@@ -234,7 +104,7 @@ def _decide(product: Product, values: dict, currency: str | None, claim_id: str 
                 continue
             if not document.provided(values, scope) and document.document not in missing:
                 missing.append(document.document)
-                trace.append((_missing_step, document))
+                trace.append((tr.missing_step, document))
                 if hits is not None:
                     hits.add(("document", document.id))
         if missing:
@@ -252,7 +122,7 @@ def _decide(product: Product, values: dict, currency: str | None, claim_id: str 
             return _settle_sections(product, claim_id, currency, values, scope, trace, sections, refusals)
         return _settle(product, claim_id, currency, values, scope, trace)
     except CurrencyMismatch as error:
-        raise _currency_error(error, _step(scope.at, with_position=False), claim_id) from None
+        raise _currency_error(error, _step(scope.at, with_position=False), claim_id, values) from None
     except EvaluationError as error:
         raise ClaimError(E.EVALUATION_ERROR, f"{_step(scope.at, error.where)}: {error.message}", None,
                          claim_id) from None
@@ -269,7 +139,7 @@ def _holding(rules, values, scope, trace, pii, section: str | None = None, kind:
         if rule.test(values, scope):
             found.append(rule)
             what = kind or (f"section {section}: refusal" if section else rule.section)
-            trace.append((_rule_step, what, rule, values, scope, pii))
+            trace.append((tr.rule_step, what, rule, values, scope, pii, scope.cur))
     return found
 
 
@@ -331,7 +201,7 @@ def _settle(product, claim_id, currency, values, scope, trace) -> Decision:
         scope.hits.add(("settlement", kind))
     code = _code(currency, product, payout, excess)
     payout_rounded, excess_rounded = _rounded(payout, code, settlement, claim_id), excess.rounded(code)
-    trace.append((_settlement_step, kind, payout, payout_rounded, excess_rounded))
+    trace.append((tr.settlement_step, kind, payout, payout_rounded, excess_rounded, scope.cur))
     return Decision(claim_id, product.id, product.version, "approved", kind, payout_rounded, excess_rounded,
                     depreciation, tuple(rule.reason() for rule in reasons), (), trace)
 
@@ -354,7 +224,7 @@ def _settle_sections(product, claim_id, currency, values, scope, trace, sections
         code = _code(currency, product, payout, excess)
         payout_rounded = _rounded(payout, code, section.settlement, claim_id)
         excess_rounded = excess.rounded(code)
-        trace.append((_section_step, section.id, payout, payout_rounded, excess_rounded))
+        trace.append((tr.section_step, section.id, payout, payout_rounded, excess_rounded, scope.cur))
         applied = _ranked(applied)
         reasons += applied
         lines.append(_line(section, "approved", payout_rounded, excess_rounded, applied))
@@ -364,7 +234,7 @@ def _settle_sections(product, claim_id, currency, values, scope, trace, sections
     _hit(scope, reasons)
     if scope.hits is not None:
         scope.hits.add(("settlement", kind))
-    trace.append((_settlement_step, kind, payout_total, payout_total, excess_total))
+    trace.append((tr.settlement_step, kind, payout_total, payout_total, excess_total, scope.cur))
     return Decision(claim_id, product.id, product.version, "approved", kind, payout_total, excess_total, None,
                     tuple(rule.reason() for rule in reasons), (), trace, tuple(lines))
 
@@ -383,16 +253,6 @@ def _amounts(settlement, values, scope, trace, section: str | None = None):
     return payout, excess[0], reasons
 
 
-class _Where:
-    """Where steps run, for their trace: the benefit section (or None), and whether their amounts
-    are computed from personal data (then the trace shows the steps, not the amounts)."""
-    __slots__ = ("section", "personal")
-
-    def __init__(self, section: str | None, personal: bool):
-        self.section = section
-        self.personal = personal
-
-
 def _run(steps, values, scope, trace, outer: tuple, reasons: list, excess: list, where: "_Where") -> Money:
     """Steps in order on the amount so far: the amount they leave."""
     amount = Money(Decimal(0), None)
@@ -407,21 +267,21 @@ def _run(steps, values, scope, trace, outer: tuple, reasons: list, excess: list,
         value = step.value(values, scope, *outer, amount)
         if kind == "amount":
             amount = value
-            trace.append((_amount_step, where, step, value))
+            trace.append((tr.amount_step, where, step, value, scope.cur))
         elif kind == "limit":
             lowered = amount > value
-            trace.append((_limit_step, where, step, amount, value, lowered))
+            trace.append((tr.limit_step, where, step, amount, value, lowered, scope.cur))
             if lowered:
                 amount = value
                 if step.reason is not None:
                     reasons.append(step.reason)
         elif kind == "excess":
             applied = min(max(value, 0 * value), amount) if amount.amount > 0 else Money(Decimal(0), amount.currency)
-            trace.append((_excess_step, where, step, value, applied, amount - applied))
+            trace.append((tr.excess_step, where, step, value, applied, amount - applied, scope.cur))
             excess[0] = excess[0] + applied
             amount = amount - applied
         else:                                                   # adjust
-            trace.append((_adjust_step, where, step, amount, value))
+            trace.append((tr.adjust_step, where, step, amount, value, scope.cur))
             amount = value
             if step.reason is not None:
                 reasons.append(step.reason)
@@ -435,7 +295,7 @@ def _each(step, values, scope, trace, outer, reasons, excess, where) -> Money:
     rest = Money(Decimal(0), None)
     for index, element in enumerate(step.items(values, scope, *outer)):
         amount = _run(step.steps, values, scope, trace, (*outer, element), reasons, excess, where)
-        trace.append((_element_step, where, step, index, amount))
+        trace.append((tr.element_step, where, step, index, amount, scope.cur))
         for number, group in enumerate(groups):
             scope.at = step
             if group.of(values, scope, *outer, element):
@@ -446,7 +306,7 @@ def _each(step, values, scope, trace, outer, reasons, excess, where) -> Money:
     for number, group in enumerate(groups):
         cap = group.at_most(values, scope, *outer, totals[number])
         lowered = totals[number] > cap
-        trace.append((_group_step, where, group, totals[number], cap, lowered))
+        trace.append((tr.group_step, where, group, totals[number], cap, lowered, scope.cur))
         if lowered:
             totals[number] = cap
             if group.reason is not None:
@@ -493,15 +353,17 @@ def _lines(sections, refusals, currency, product, declined: bool = False) -> tup
 
 def _refusal(product, claim_id, currency, outcome, rules, missing, trace, lines=None) -> Decision:
     zero = _zero(product, currency or min(product.currencies))
-    trace.append((_outcome_step, outcome))
+    trace.append((tr.outcome_step, outcome))
     return Decision(claim_id, product.id, product.version, outcome, None, zero, zero, None,
                     tuple(rule.reason() for rule in rules), missing, trace, lines)
 
 
-def _currency_error(error: CurrencyMismatch, step: str, claim_id) -> ClaimError:
+def _currency_error(error: CurrencyMismatch, step: str, claim_id, values: dict) -> ClaimError:
+    """The claim's money (all of it in one currency) meets a product amount in another: named by
+    the claim's first amount, as the claim lists its fields."""
     left, right = error.left, error.right
     claim_side, product_side = (left, right) if left.source else (right, left)
-    path = claim_side.source if claim_side.source and claim_side.source != "claim" else None
+    path = next((path for path, value in values.items() if isinstance(value, Money)), None)
     what = f"{path} is in {claim_side.currency}" if path else f"the claim is in {claim_side.currency}"
     return ClaimError(E.CLAIM_CURRENCY_MISMATCH,
                       f"{what}, but {step} uses an amount in {product_side.currency} ({product_side}); "

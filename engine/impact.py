@@ -61,6 +61,7 @@ DEFAULT_SEGMENTS: dict[str, tuple[str, ...]] = {
 }
 DIMENSIONS = ("product", "event", "country", "band", "cause")
 PERSONAL = "<personal data>"
+_TABLES = (BandSchedule, LookupTable)
 _ZERO = Decimal(0)
 
 
@@ -83,16 +84,17 @@ def lookups(decision: Decision) -> dict[str, tuple[tuple[str, str], ...]]:
     for step in decision.steps:
         if len(step) < 5:
             continue
-        table = step[1]
-        kind = type(table)
-        if kind is BandSchedule:
-            _, _, key, band, value = step[:5]
-            used = (f"{band.label} {table.unit}", str(value))
-        elif kind is LookupTable:
-            _, _, key, row, value = step[:5]
-            used = ("default" if row is None else (PERSONAL if key == PERSONAL else str(row)), str(value))
+        if type(step[0]) in _TABLES:                  # (table, key, row, value, personal): dsl.runtime.Used
+            table, key, row, value, personal = step[:5]
+        elif type(step[1]) in _TABLES:                # (formatter, table, key, row, value): the interpreter's
+            table, key, row, value = step[1:5]
+            personal = key == PERSONAL
         else:
             continue
+        if type(table) is BandSchedule:
+            used = (f"{row.label} {table.unit}", str(value))
+        else:
+            used = ("default" if row is None else (PERSONAL if personal else str(row)), str(value))
         rows = found.setdefault(table.name, [])
         if used not in rows:
             rows.append(used)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable, Iterable, Mapping
@@ -21,13 +22,14 @@ from . import errors as E
 from . import schema
 from .build import Builder
 from .errors import Problem, ProductError
-from .inheritance import Source, merge_patch, unchanged
+from .inheritance import Source, merge_patch, override_problems, unchanged, without
 from .model import Product
 from .yaml_reader import Document, decode, load_document, read_text
 
 PRODUCT_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".tests.yaml", ".tests.yml")
 _IDENTITY = ("id", "name", "version", "effective_from", "effective_until", "extends", "wording")
+_ID_LINE = re.compile(r"^id:[ \t]*[\"']?([^\s\"'#]+)", re.M)   # a top-level `id: ...`, for a file that did not load
 
 
 def product_files(paths: Iterable[str]) -> list[str]:
@@ -54,6 +56,8 @@ class _Version:
     source: Source | None = None
     product: Product | None = None
     resolving: bool = False
+    done: bool = False          # resolved (built, or failed): each version is resolved once
+    failed: bool = False        # it has errors of its own (or its base has): products extending it are not checked
 
 
 @dataclass
@@ -61,6 +65,8 @@ class Loaded:
     """What loading found: the products built and every problem (warnings included)."""
     products: dict[str, tuple[Product, ...]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # bases read from a derived product's folder to build it, not named themselves: id -> files
+    bases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The product data each version was built from, beside `products` (a derived product's with
     # its base merged in): what `engine.diff` compares.
     data: dict[str, tuple[dict, ...]] = field(default_factory=dict)
@@ -79,7 +85,7 @@ def load(paths: Iterable[str] | str) -> Loaded:
     for path in paths:
         if not os.path.exists(path):
             problems.append(Problem(path, 1, 1, E.FILE_UNREADABLE, "no such file or directory"))
-    return _load(files, read_text, problems, ", ".join(paths) or ".")
+    return _load(files, read_text, problems, ", ".join(paths) or ".", beside=True)
 
 
 def load_texts(texts: Mapping[str, str | bytes]) -> Loaded:
@@ -93,31 +99,19 @@ def load_texts(texts: Mapping[str, str | bytes]) -> Loaded:
 
     files = [name for name in sorted(texts)
              if name.endswith(PRODUCT_SUFFIXES) and not name.endswith(TEST_SUFFIXES)]
-    return _load(files, read, [], ", ".join(sorted(texts)) or "(no files)")
+    return _load(files, read, [], ", ".join(sorted(texts)) or "(no files)", beside=False)
 
 
-def _load(files: list[str], read: Callable[[str], str], problems: list[Problem], where: str) -> Loaded:
+def _load(files: list[str], read: Callable[[str], str], problems: list[Problem], where: str,
+          beside: bool) -> Loaded:
+    """`beside`: read the bases of derived products from their folders on disk (files only)."""
     versions: dict[str, list[_Version]] = {}
+    failed: dict[str, str] = {}          # product id -> a file of it that did not load (YAML, schema)
     for file in files:
-        try:
-            text = read(file)
-            document = load_document(text, file)
-        except ProductError as error:
-            problems.extend(error.problems)
-            continue
-        data = document.data
-        if not isinstance(data, dict):
-            problems.append(Problem(file, 1, 1, E.SCHEMA_TYPE, "a product file must be a mapping of keys "
-                                    f"(id, name, version, ...), not {type(data).__name__ if data is not None else 'empty'}",
-                                    source_line=document.line_text(1)))
-            continue
-        found = schema.check(data, document, patch="extends" in data)
-        problems.extend(found)
-        if found:
-            continue
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        version = _Version(document, data, digest, date.fromisoformat(data["effective_from"]))
-        versions.setdefault(data["id"], []).append(version)
+        version = _read(file, problems, failed=failed, read=read)
+        if version is not None:
+            versions.setdefault(version.data["id"], []).append(version)
+    bases = _bases_beside(files, versions, problems) if beside else set()
     if not files and not problems:
         problems.append(Problem(where, 1, 1, E.PRODUCT_NONE, "no product files (*.yaml) found"))
 
@@ -126,8 +120,9 @@ def _load(files: list[str], read: Callable[[str], str], problems: list[Problem],
         problems.extend(_check_chain(product_id, chain))
     for chain in versions.values():
         for version in chain:
-            _resolve(version, versions, problems)
-    loaded = Loaded(problems=problems)
+            _resolve(version, versions, failed, problems, [])
+    loaded = Loaded(problems=problems, bases={base_id: tuple(v.document.file for v in versions[base_id])
+                                              for base_id in sorted(bases)})
     for product_id, chain in versions.items():
         built = tuple(v.product for v in chain if v.product is not None)
         if built and len(built) == len(chain):
@@ -146,10 +141,91 @@ def _load(files: list[str], read: Callable[[str], str], problems: list[Problem],
                     f"different dates ({', '.join(sorted(str(d) for d in dates))}); one product has one version "
                     "date"))
                 continue
-            loaded.products[product_id] = built
-            loaded.data[product_id] = tuple(v.merged for v in chain)
-    loaded.problems.sort()
+            if product_id not in bases:
+                loaded.products[product_id] = built
+                loaded.data[product_id] = tuple(v.merged for v in chain)
+    loaded.problems = _unique(loaded.problems)
     return loaded
+
+
+def _read(file: str, problems: list[Problem], wanted: str | None = None,
+          failed: dict[str, str] | None = None, read: Callable[[str], str] = read_text) -> _Version | None:
+    """A product file read and checked against the schema, or None after noting its problems (and,
+    in `failed`, its product id: what extends it is then not checked). `wanted`: an id; a file of
+    another product (or one that cannot be read) is then passed over without a word."""
+    failed = {} if failed is None else failed
+    text = None
+    try:
+        text = read(file)
+        document = load_document(text, file)
+    except ProductError as error:
+        if wanted is None:
+            problems.extend(error.problems)
+            failed.setdefault(_id_of_broken(file, text), file)
+        return None
+    data = document.data
+    if wanted is not None and (not isinstance(data, dict) or data.get("id") != wanted):
+        return None
+    if not isinstance(data, dict):
+        failed.setdefault(_id_of_broken(file, text), file)
+        problems.append(Problem(file, 1, 1, E.SCHEMA_TYPE, "a product file must be a mapping of keys "
+                                f"(id, name, version, ...), not {type(data).__name__ if data is not None else 'empty'}",
+                                source_line=document.line_text(1)))
+        return None
+    found = schema.check(data, document, patch="extends" in data)
+    problems.extend(found)
+    if found:
+        failed.setdefault(data["id"] if isinstance(data.get("id"), str) else _id_of_broken(file, text), file)
+        return None
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _Version(document, data, digest, date.fromisoformat(data["effective_from"]))
+
+
+def _id_of_broken(file: str, text: str | None) -> str:
+    """The product id of a file that did not load: its top-level `id:` line, else its file name."""
+    found = _ID_LINE.search(text) if text else None
+    if found:
+        return found.group(1)
+    name = os.path.basename(file)
+    return name.rsplit(".", 1)[0]
+
+
+def _bases_beside(files: list[str], versions: dict[str, list[_Version]], problems: list[Problem]) -> set[str]:
+    """The bases of derived products named without them (`validate products/screen-protection.yaml`),
+    read from the derived product's own folder: every version of each (and their own bases, in
+    turn). They are loaded to build what extends them, and their problems reported, but they are
+    not among the products loaded. Returns their ids."""
+    read = {os.path.abspath(file) for file in files}
+    found: set[str] = set()
+    while True:
+        wanted = sorted({(version.data["extends"], os.path.dirname(version.document.file) or ".")
+                         for chain in versions.values() for version in chain
+                         if version.data.get("extends") and version.data["extends"] not in versions})
+        added = False
+        for base_id, folder in wanted:
+            if base_id in versions:
+                continue
+            for file in product_files([folder]):
+                if os.path.abspath(file) in read:
+                    continue
+                version = _read(file, problems, wanted=base_id)
+                if version is not None:
+                    read.add(os.path.abspath(file))
+                    versions.setdefault(base_id, []).append(version)
+                    found.add(base_id)
+                    added = True
+        if not added:
+            return found
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    """Sorted, each once: a problem in a base product's file is found again in every product that
+    extends it (the derived product is built from the base's text)."""
+    seen = {}
+    for problem in problems:
+        seen.setdefault((problem.file, problem.line, problem.column, problem.severity, problem.code,
+                         problem.message), problem)
+    return sorted(seen.values())
 
 
 def _check_chain(product_id: str, chain: list[_Version]) -> list[Problem]:
@@ -175,55 +251,88 @@ def _check_chain(product_id: str, chain: list[_Version]) -> list[Problem]:
     return problems
 
 
-def _resolve(version: _Version, versions: dict[str, list[_Version]], problems: list[Problem]) -> None:
-    """Merge `extends`, then build.  Bases are resolved first; cycles are reported."""
-    if version.product is not None or version.merged is not None:
+def _resolve(version: _Version, versions: dict[str, list[_Version]], failed: dict[str, str],
+             problems: list[Problem], resolving: list[_Version]) -> None:
+    """Merge `extends`, then build.  Bases are resolved first, each version once.
+
+    A cycle is reported at the `extends` of each product in it; a product whose base has errors
+    is not checked (one problem, at its `extends`), so that the base's problems are reported once,
+    at the base's lines, never again through every product that extends it.
+    """
+    if version.done:
         return
     data = version.data
     base_id = data.get("extends")
+    overrides: list = []
     if base_id is None:
         version.merged, version.source = data, Source(version.document)
     else:
         if version.resolving:
-            problems.append(version.document.problem(("extends",), E.REF_EXTENDS_CYCLE,
-                                                     f"'{data['id']}' extends itself (through '{base_id}')"))
+            for member in resolving[next(i for i, v in enumerate(resolving) if v is version):]:
+                member.done = member.failed = True
+                problems.append(member.document.problem(
+                    ("extends",), E.REF_EXTENDS_CYCLE,
+                    f"'{member.data['id']}' extends itself (through '{member.data['extends']}')"))
+            return
+        if base_id in failed:
+            version.done = version.failed = True
+            problems.append(version.document.problem(("extends",), E.REF_BASE_HAS_ERRORS,
+                                                     f"not checked: its base {base_id} has errors"))
             return
         chain = versions.get(base_id)
         if not chain:
+            version.done = version.failed = True
             problems.append(version.document.problem(("extends",), E.REF_UNKNOWN_PRODUCT,
                                                      f"extends unknown product '{base_id}'"
                                                      + suggest(base_id, versions)))
             return
         base = version_on(chain, version.effective_from)
         if base is None:
+            version.done = version.failed = True
             problems.append(version.document.problem(
                 ("extends",), E.REF_UNKNOWN_PRODUCT, f"no version of '{base_id}' is in effect on "
                 f"{version.effective_from}"))
             return
         version.resolving = True
+        resolving.append(version)
         try:
-            _resolve(base, versions, problems)
+            _resolve(base, versions, failed, problems, resolving)
         finally:
             version.resolving = False
-        if base.merged is None:         # the base failed, or the cycle was reported
+            resolving.pop()
+        if version.done:                # a cycle through this version was reported
             return
-        patch = dict(data)               # `extends` stays: the built product says what it extends
+        version.done = True
+        if base.failed:
+            version.failed = True
+            problems.append(version.document.problem(("extends",), E.REF_BASE_HAS_ERRORS,
+                                                     f"not checked: its base {base_id} has errors"))
+            return
+        patch = {k: v for k, v in data.items() if k not in ("extends",)}
         inherited = {k: v for k, v in base.merged.items() if k not in _IDENTITY}
         for path in unchanged(inherited, patch):
             problems.append(version.document.problem(
                 path, E.PRODUCT_REDUNDANT_OVERRIDE, f"this changes nothing: {base_id} already has the same "
                 f"value at {'.'.join(str(p) for p in path)}", severity="warning"))
-        version.merged = merge_patch(inherited, patch)
+        overrides = override_problems(inherited, patch, base_id, schema.missing_keys(merge_patch(inherited, patch)))
+        for path, code, message in overrides:
+            problems.append(version.document.problem(path, code, message, key=True))
+        # an override of an id the base does not have is reported as that, not as its missing keys
+        patch = without(patch, [path for path, code, _ in overrides if code == E.REF_UNKNOWN_OVERRIDE])
+        version.merged = {**merge_patch(inherited, patch), "extends": base_id}   # the product says what it extends
         version.source = base.source.derive(inherited, patch, version.document)
         found = schema.check(version.merged, version.source)
         if found:
             problems.extend(found)
+            version.failed = True
             return
         version.digest = hashlib.sha256((base.digest + version.digest).encode()).hexdigest()
+    version.done = True
     builder = Builder(version.merged, version.source, version.digest)
     product = builder.build()
     problems.extend(builder.problems)
-    version.product = product
+    version.failed = bool(overrides) or any(p.severity == "error" for p in builder.problems)
+    version.product = None if overrides else product
 
 
 def version_on(chain, day: date):

@@ -53,6 +53,9 @@ class Rule:
     reads: tuple[str, ...] = ()          # fields and definitions the condition reads (for the trace)
     position: Position | None = None     # where its condition is written
     rank: int = 0                        # its place in the product: reasons are listed in this order
+    path: tuple = ()                     # where it stands in the product data (its `when` and `unless`
+                                         # are sites below it; a shared refusal's path is its condition)
+    circumstance: str | None = None      # `circumstance:` shorthand
 
     def reason(self) -> dict:
         return {"code": self.id, "clause": self.clause, "message": self.message}
@@ -68,6 +71,7 @@ class DocumentRule:
     provided: Test
     position: Position | None = None
     rank: int = 0
+    path: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class Invariant:
     test: Test
     holds_text: str
     position: Position | None = None
+    path: tuple = ()                     # its `holds` site
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ class Group:
     reason: Rule | None
     text: str
     position: Position | None = None
+    path: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,7 @@ class Step:
     items_text: str = ""
     steps: tuple["Step", ...] = ()
     groups: tuple[Group, ...] = ()
+    path: tuple = ()                      # where it stands in the product data
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,7 @@ class Settlement:
     positions: dict = field(default_factory=dict)      # part (kind, payout, ...) -> Position
     steps: tuple[Step, ...] = ()
     personal: bool = False                # its steps compute from personal data: their amounts are masked
+    path: tuple = ()                      # where it stands in the product data
 
     def reasons(self) -> list[Rule]:
         """Every reason this settlement can give, in order."""
@@ -183,8 +191,14 @@ class Product:
     zeros: dict[str, Any] = field(default_factory=dict, repr=False)   # 0.00 in each currency, made once
     benefits: Benefits | None = None
     settlement_kinds: frozenset[str] = frozenset()   # the kinds its settlement can report
+    code: Any = field(default=None, repr=False, compare=False)   # the generated module (engine.codegen)
     version_date: str | None = "policy.purchased"   # the date field that chooses the version (None: one
                                                     # version, for every claim)
+
+    @property
+    def currency(self) -> str:
+        """The currency of a claim that gives no money (a claim that gives money is in its own)."""
+        return min(self.currencies)
 
     def events(self) -> frozenset[str]:
         """The event codes a claim may name (empty when the product has no catalogue)."""

@@ -8,15 +8,17 @@ raises for bad input.
 from __future__ import annotations
 
 from datetime import date
+from decimal import localcontext
 from typing import Any, Iterable
 
 from ..dsl.checker import suggest
+from ..dsl.runtime import CONTEXT
 
 from . import errors as E
 from .claim_validator import clip, parse_date
 from .decision import Decision
 from .errors import ClaimError, Problem, ProductError
-from .evaluate import decide
+from .trace import hits as trace_hits
 from .loader import load, version_on
 from .model import Product
 
@@ -65,7 +67,10 @@ class ProductBook:
         try:
             product = self._select(claim)
             values, currency = product.validator.validate(claim)
-            decision = decide(product, values, currency, claim_id, hits)
+            with localcontext(CONTEXT):         # the language's own, whatever the caller's
+                decision = product.code.decide(values, currency or product.currency, claim_id)
+            if hits is not None:
+                hits.update(trace_hits(decision, values))
         except ClaimError as error:
             error.claim_id = claim_id
             if self.audit is not None:

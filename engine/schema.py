@@ -108,6 +108,23 @@ def check(data, document, patch: bool = False) -> list[Problem]:
     return problems
 
 
+def missing_keys(data) -> dict[tuple, list[str]]:
+    """Where the full product schema finds mappings without keys they need: path -> the keys
+    missing (for a derived product: an override of an id its base does not have)."""
+    found: dict[tuple, list[str]] = {}
+
+    def visit(error):
+        if error.validator == "required":
+            missing = [k for k in error.validator_value if isinstance(error.instance, dict) and k not in error.instance]
+            keys = found.setdefault(tuple(error.absolute_path), [])
+            keys.extend(k for k in missing if k not in keys)
+        for sub in error.context or ():
+            visit(sub)
+    for error in _VALIDATOR.iter_errors(data):
+        visit(error)
+    return found
+
+
 def _calendar_dates(data, document) -> list[Problem]:
     """The header's dates are real ones (the schema only sees their shape: 2024-02-30 has it)."""
     found = []
@@ -121,9 +138,9 @@ def _calendar_dates(data, document) -> list[Problem]:
     return found
 
 
-def _describe(error, path, document):
+def _describe(error, path, document, whole: str = "the product"):
     validator = error.validator
-    where = ".".join(str(p) for p in path) or "the product"
+    where = ".".join(str(p) for p in path) or whole
     if validator == "additionalProperties":
         allowed = list(error.schema.get("properties", {}))
         for key in error.instance:
@@ -172,6 +189,7 @@ def _pattern_hint(error) -> str:
         "^[a-z_][a-zA-Z0-9_]*$": "a name: letters, digits and _, starting lower-case",
         "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "a date, YYYY-MM-DD",
         "^[A-Z]{3}$": "an ISO 4217 currency code, e.g. EUR",
+        "^[0-9]+(\\.[0-9]+)? [A-Z]{3}$": "an amount and its currency, e.g. 129.00 EUR",
     }
     for key, text in hints.items():
         if key == pattern:

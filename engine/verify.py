@@ -22,7 +22,6 @@ from ..dsl.runtime import CONTEXT
 from ..dsl.values import CurrencyMismatch
 
 from .errors import ClaimError
-from .evaluate import Definitions, decide
 from .model import Invariant, Product
 
 _COUNTRY = re.compile(r"[A-Z]{2}\Z")
@@ -50,24 +49,23 @@ class Verification:
         return self.broken is None
 
 
+def decision_values(decision) -> dict:
+    """What an invariant reads of a decision (`decision.payout`...), as the generated code has it:
+    amounts as plain amounts in the claim's currency."""
+    return {"outcome": decision.outcome, "payout": decision.payout.amount, "excess": decision.excess.amount,
+            "depreciation": decision.depreciation if decision.depreciation is not None else Decimal(0)}
+
+
 def broken_invariants(product: Product, claim: dict):
     """Decide `claim` and return (the invariants it breaks, the decision). Raises ClaimError."""
     values, currency = product.validator.validate(claim)
-    decision = decide(product, values, currency, values.get("claim.id"))
-    scope = Definitions(values, product.definitions, [], None, product.private_definitions)
-    scope["decision.outcome"] = decision.outcome
-    scope["decision.payout"] = decision.payout
-    scope["decision.excess"] = decision.excess
-    scope["decision.depreciation"] = decision.depreciation if decision.depreciation is not None else Decimal(0)
-    failed = []
+    cur = currency or product.currency
     with localcontext(CONTEXT):
-        for invariant in product.invariants:
-            try:
-                holds = invariant.test(values, scope)
-            except (EvaluationError, CurrencyMismatch, DecimalException) as error:
-                raise InvariantBroken([invariant], claim, decision) from error
-            if not holds:
-                failed.append(invariant)
+        decision = product.code.decide(values, cur, values.get("claim.id"))
+        try:
+            failed = product.code.invariants(values, cur, decision_values(decision))
+        except (EvaluationError, CurrencyMismatch, DecimalException) as error:
+            raise InvariantBroken(list(product.invariants), claim, decision) from error
     return failed, decision
 
 

@@ -48,6 +48,21 @@ def test_the_product_test_cases_pass_with_full_coverage():
     assert out.splitlines()[-1].endswith(" passed, 0 failed"), out
 
 
+@pytest.mark.parametrize("path", sorted(PRODUCTS.glob("*.tests.yaml")), ids=lambda p: p.stem)
+def test_every_case_that_states_its_reasons_states_their_clauses(path):
+    """A clause is part of a decision: the suites pin it wherever they pin the reasons (whose
+    being right `policyconf test` checks above)."""
+    from policyconf.engine.yaml_reader import load_file
+    unpinned = []
+    for case in load_file(str(path)).data["cases"]:
+        expect = case["expect"]
+        if "reasons" in expect and "clauses" not in expect:
+            unpinned.append(case["name"])
+        unpinned += [f"{case['name']}: {line['benefit']}" for line in expect.get("benefits") or ()
+                     if line.get("reasons") and "clauses" not in line]
+    assert not unpinned
+
+
 def test_the_products_are_valid_without_a_warning():
     status, out, err = run("validate", str(PRODUCTS))
     assert status == 0, out + err

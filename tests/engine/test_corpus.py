@@ -39,7 +39,11 @@ def test_every_failure_mode_of_the_issue_has_a_case():
               "table-currency-country", "rule-duplicate-id", "rule-never-applies", "override-changes-nothing",
               "version-gap", "version-overlap",
               # lists, aggregates and bands of amounts
-              "band-money-gap", "band-decimal-to", "expr-sum-mixed-currencies", "expr-unknown-item-field"}
+              "band-money-gap", "band-decimal-to", "expr-sum-mixed-currencies", "expr-unknown-item-field",
+              # the mistakes that cost money
+              "expr-unguarded", "table-currency-by-design", "band-not-monotonic-middle",
+              "rate-bare-number", "rate-out-of-range", "field-bounds",
+              "extends-wrong-override"}
     assert wanted <= set(CASES)
 
 

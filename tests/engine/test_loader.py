@@ -227,6 +227,7 @@ def test_extends_merges_and_overrides(tmp_path):
     claim = {"product": "gadget-plus", "item": {"price": {"amount": "100", "currency": "EUR"}},
              "claim": {"repair_cost": {"amount": "40.00", "currency": "EUR"}}}
     assert book.evaluate(claim).payout.to_dict() == {"amount": "35.00", "currency": "EUR"}
+    assert (book.product("gadget-plus").extends, book.product("gadget").extends) == ("gadget", None)
 
 
 def test_problem_in_derived_file_is_reported_there(tmp_path):
@@ -251,6 +252,72 @@ def test_extends_unknown_product_and_cycle(tmp_path):
     write(tmp_path, MINIMAL.replace("currencies: [EUR]", "currencies: [EUR]\nextends: gadget"))
     assert problems(tmp_path, MINIMAL.replace("currencies: [EUR]", "currencies: [EUR]\nextends: gadget"))[0][2] \
         == "ref.extends-cycle"
+
+
+PLUS = """\
+    id: gadget-plus
+    name: Gadget cover plus
+    version: "2024-01-01"
+    effective_from: 2024-01-01
+    extends: gadget
+    settlement:
+      excess: 5.00 EUR
+    """
+
+
+def where(tmp_path):
+    return [(p.file.rsplit("/", 1)[-1], p.line, p.column, p.severity, p.code, p.message)
+            for p in load(str(tmp_path)).problems]
+
+
+@pytest.mark.parametrize("broken", [
+    MINIMAL.replace("gross: claim.repair_cost", "gross: claim.repair_cots"),       # an expression
+    MINIMAL.replace("currencies: [EUR]", "currencis: [EUR]"),                      # the schema
+    MINIMAL.replace("name: Gadget cover", "name: [Gadget"),                        # the YAML
+])
+def test_a_broken_base_is_reported_once_and_its_children_are_not_checked(tmp_path, broken):
+    write(tmp_path, broken)
+    write(tmp_path, PLUS, "plus.yaml")
+    write(tmp_path, PLUS.replace("id: gadget-plus", "id: gadget-max").replace("5.00 EUR", "4.00 EUR"), "max.yaml")
+    found = where(tmp_path)
+    base = [p for p in found if p[0] == "gadget.yaml"]
+    assert len(base) == 1 and base[0][3] == "error", found
+    assert [p for p in found if p[0] != "gadget.yaml"] == [
+        ("max.yaml", 5, 10, "error", "ref.base-has-errors", "not checked: its base gadget has errors"),
+        ("plus.yaml", 5, 10, "error", "ref.base-has-errors", "not checked: its base gadget has errors")]
+    assert not any("unknown product" in p[5] for p in found)
+    with pytest.raises(ProductError) as raised:
+        load_products(str(tmp_path))
+    assert len(raised.value.problems) == 3
+
+
+def test_a_base_that_does_not_load_is_known_by_its_id_line_or_its_file_name(tmp_path):
+    write(tmp_path, MINIMAL.replace("name: Gadget cover", "name: [Gadget"), "gadget-2024.yaml")
+    write(tmp_path, PLUS, "plus.yaml")
+    assert where(tmp_path)[-1][4:] == ("ref.base-has-errors", "not checked: its base gadget has errors")
+    (tmp_path / "gadget-2024.yaml").write_bytes(b"id: gadget\nname: Gadget \xff\n")
+    assert where(tmp_path)[-1][4] == "ref.unknown-product" and \
+        where(tmp_path)[-1][5].startswith("extends unknown product 'gadget'")    # unreadable: no id line to read
+    (tmp_path / "gadget-2024.yaml").rename(tmp_path / "gadget.yaml")
+    assert where(tmp_path)[-1][4:] == ("ref.base-has-errors", "not checked: its base gadget has errors")
+
+
+def test_a_warning_of_a_base_is_reported_once(tmp_path):
+    write(tmp_path, MINIMAL + "eligibility:\n  never:\n    clause: C\n    message: Never.\n    when: 1 > 2\n")
+    write(tmp_path, PLUS, "plus.yaml")
+    found = where(tmp_path)
+    assert [p[4] for p in found] == ["product.constant-rule"], found
+    assert sorted(load_products(str(tmp_path)).ids) == ["gadget", "gadget-plus"]
+
+
+def test_a_child_of_a_cycle_is_not_checked_and_the_cycle_is_reported_once_per_member(tmp_path):
+    write(tmp_path, PLUS.replace("id: gadget-plus", "id: a").replace("extends: gadget", "extends: b"), "a.yaml")
+    write(tmp_path, PLUS.replace("id: gadget-plus", "id: b").replace("extends: gadget", "extends: a"), "b.yaml")
+    write(tmp_path, PLUS.replace("id: gadget-plus", "id: c").replace("extends: gadget", "extends: a"), "c.yaml")
+    assert [(p[0], p[4], p[5]) for p in where(tmp_path)] == [
+        ("a.yaml", "ref.extends-cycle", "'a' extends itself (through 'b')"),
+        ("b.yaml", "ref.extends-cycle", "'b' extends itself (through 'a')"),
+        ("c.yaml", "ref.base-has-errors", "not checked: its base a has errors")]
 
 
 def test_versions_are_chosen_by_policy_purchase_date(tmp_path):

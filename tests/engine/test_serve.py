@@ -384,6 +384,9 @@ def test_products_are_reloaded_when_their_files_change_and_a_bad_reload_keeps_th
     problems = ready["reload_error"]["problems"]
     assert any(p["code"] == "expr.unknown-field" and p["file"].endswith("accidental-damage.yaml")
                and p["severity"] == "error" for p in problems), problems
+    # each problem once: the base's at its own line, screen-protection (which extends it) not checked
+    assert sorted((p["file"].rsplit("/", 1)[-1], p["code"]) for p in problems) == [
+        ("accidental-damage.yaml", "expr.unknown-field"), ("screen-protection.yaml", "ref.base-has-errors")], problems
     assert _digests(server) == after
     assert _payout(server, claim) == "129.00"                 # still the last good products
     assert "expr.unknown-field" in server.output()             # and the problem was logged

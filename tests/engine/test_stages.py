@@ -102,11 +102,14 @@ def test_a_traceback_through_a_product_shows_the_yaml_line(tmp_path):
     file = f"{folder}/gadget.yaml"
     # Called with a value no claim can carry (a validated count is an integer): Python's own
     # TypeError, which a bug would raise, passes through, and its traceback points into the product.
+    values = {"item.price": None, "claim.count": "4", "claim.repairable": False, "claim.repair_cost": None,
+              "policy.id": None, "claim.id": None}
     with pytest.raises(TypeError) as raised:
-        product.definitions["share"]({"claim.count": "4"}, {})
+        product.code.decide(values, "EUR", None)
     frames = [frame for frame in traceback.extract_tb(raised.value.__traceback__) if frame.filename == file]
-    assert [frame.lineno for frame in frames] == [14]
-    assert frames[0].line == "share: 100 / claim.count"          # linecache holds the product's text
+    # the rule that read the definition, then the definition: each at its line in the product file
+    assert [frame.lineno for frame in frames] == [24, 14]
+    assert [frame.line for frame in frames] == ["when: share > 1000", "share: 100 / claim.count"]
     assert linecache.getline(file, 14).strip() == "share: 100 / claim.count"
 
 
@@ -116,7 +119,7 @@ def test_a_bug_is_not_a_claims_evaluation_error(tmp_path, monkeypatch):
 
     def broken(left, right, where=None):
         raise KeyError("a bug in the engine")
-    monkeypatch.setitem(book.versions("gadget")[0].definitions["share"].__globals__, "_div", broken)
+    monkeypatch.setitem(book.versions("gadget")[0].code.decide.__globals__, "_div", broken)
     with pytest.raises(KeyError):
         book.decide(claim(4))
 

@@ -126,3 +126,32 @@ def test_command_line_log_in_input_order_from_every_worker(tmp_path, monkeypatch
             assert record["claim_id"] == claim["claim"]["id"]
             assert record["input_hash"] == canonical_hash(claim, b"insurer-secret")
     assert VIN not in log.read_text()
+
+
+def _evaluate_with_log(tmp_path, *options: str) -> tuple[int, str]:
+    from conftest import EXAMPLES, PRODUCTS
+    from policyconf.engine import cli
+    err = io.StringIO()
+    status = cli.main(["evaluate", "--products", str(PRODUCTS), "--format", "jsonl", "--log", str(tmp_path / "log"),
+                       *options, str(EXAMPLES / "bmw-approved-used.json")], stdout=io.StringIO(), stderr=err)
+    return status, err.getvalue()
+
+
+def test_a_log_without_a_key_is_warned_of(tmp_path):
+    # An unkeyed input hash is a plain SHA-256: whoever reads the log can hash guesses of a
+    # claim whose unknown fields are few (a VIN, a date of birth) and confirm one.
+    status, err = _evaluate_with_log(tmp_path)
+    assert status == 0
+    [warning] = [line for line in err.splitlines() if "warning" in line]
+    assert warning.startswith("policyconf: warning: --log without --log-key-env")
+    assert "guess" in warning and "a VIN, a date of birth" in warning
+    assert "--log-key-env VAR" in warning and "insurer's secret" in warning
+    assert (tmp_path / "log").read_text().count('"input_hash":"sha256:') == 1
+
+
+def test_a_log_with_a_key_is_not_warned_of(tmp_path, monkeypatch):
+    monkeypatch.setenv("POLICYCONF_LOG_KEY", "insurer-secret")
+    status, err = _evaluate_with_log(tmp_path, "--log-key-env", "POLICYCONF_LOG_KEY")
+    assert status == 0
+    assert "warning" not in err and "--log-key-env" not in err
+    assert (tmp_path / "log").read_text().count('"input_hash":"hmac-sha256:') == 1

@@ -1,0 +1,54 @@
+"""`policyconf validate` named one file: a test file is told so, a derived product finds its base."""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+
+from conftest import PRODUCTS
+from policyconf import load
+from policyconf.engine.cli import main
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err, stdin=io.StringIO(""))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_a_test_file_is_told_to_use_policyconf_test():
+    tests = str(PRODUCTS / "accidental-damage.tests.yaml")
+    code, out, err = run("validate", tests)
+    assert code == 2 and out == ""
+    assert err == f"policyconf: {tests} is a test file: use `policyconf test {tests}`\n"
+    code, _, err = run("validate", str(PRODUCTS), tests)
+    assert code == 2 and "is a test file" in err
+
+
+def test_a_derived_product_named_alone_finds_its_base_in_its_folder():
+    file = str(PRODUCTS / "screen-protection.yaml")
+    code, out, err = run("validate", file)
+    assert (code, err) == (0, "")
+    assert out == (f"ok: 1 product (1 version) valid in {file} (built on accidental-damage, read from "
+                   f"{PRODUCTS / 'accidental-damage.yaml'})\n")
+    code, out, _ = run("validate", "--format", "json", file)
+    assert code == 0 and json.loads(out)["products"] == ["screen-protection"]
+
+
+def test_the_base_found_is_built_and_its_problems_reported(tmp_path):
+    shutil.copy(PRODUCTS / "screen-protection.yaml", tmp_path / "screen-protection.yaml")
+    shutil.copy(PRODUCTS / "bmw-total-loss.yaml", tmp_path / "bmw-total-loss.yaml")     # another product: not read
+    text = (PRODUCTS / "accidental-damage.yaml").read_text(encoding="utf-8")
+    (tmp_path / "accidental-damage.yaml").write_text(text.replace("when: policy.holder.age < 18",
+                                                                  "when: policy.holder.agee < 18"), encoding="utf-8")
+    loaded = load(str(tmp_path / "screen-protection.yaml"))
+    assert [(p.file, p.code) for p in loaded.problems] == [
+        (str(tmp_path / "accidental-damage.yaml"), "expr.unknown-field"),
+        (str(tmp_path / "screen-protection.yaml"), "ref.base-has-errors")]     # told once, at its extends line
+    assert loaded.products == {}
+
+
+def test_a_base_in_no_file_of_the_folder_is_still_unknown(tmp_path):
+    shutil.copy(PRODUCTS / "screen-protection.yaml", tmp_path / "screen-protection.yaml")
+    code, out, _ = run("validate", str(tmp_path / "screen-protection.yaml"))
+    assert code == 1 and "ref.unknown-product: extends unknown product 'accidental-damage'" in out
