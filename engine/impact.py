@@ -34,6 +34,7 @@ A book is `.jsonl` (read line by line) or Parquet (`engine.book_io`, a batch at 
 """
 from __future__ import annotations
 
+import gc
 import heapq
 import multiprocessing
 import os
@@ -457,6 +458,7 @@ _BOOKS: tuple | None = None           # (baseline, candidate, top, segments, sam
 def _init_worker(books: tuple) -> None:
     global _BOOKS
     _BOOKS = books
+    gc.freeze()         # the inherited products are not the collector's: its passes walk only what a chunk makes
 
 
 def _work(item: tuple) -> Impact:
