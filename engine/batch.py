@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 import time
 from collections import Counter, deque
 from contextlib import contextmanager
@@ -158,9 +160,35 @@ def _worker(chunk: list) -> tuple[str, Summary, str]:
     return decide_lines(_BOOK, _RENDER, chunk, _AUDIT)
 
 
-def _init_worker(book: ProductBook, render, audit) -> None:
+def _init_worker(book: ProductBook, render, audit, parent: int) -> None:
     global _BOOK, _RENDER, _AUDIT
     _BOOK, _RENDER, _AUDIT = book, render, audit
+    _die_with(parent)
+
+
+def _die_with(parent: int) -> None:
+    """A worker ends when the process that started it does, however that one ends.
+
+    A forked worker holds both ends of the pool's pipes, so a parent killed with SIGKILL (or by a
+    timeout in the shell) would leave it waiting for work for ever, holding the output pipe the
+    caller reads to its end. On Linux the kernel kills it (PR_SET_PDEATHSIG); elsewhere a thread
+    looks every second whether it was adopted by another process."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:         # PR_SET_PDEATHSIG
+            if os.getppid() != parent:                          # it died before the call
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="policyconf-parent-watch", daemon=True).start()
 
 
 def chunks(lines: Iterable[tuple[str, int, str]], size: int = CHUNK) -> Iterator[list]:
@@ -219,7 +247,7 @@ def _pool(jobs: int, initargs: tuple) -> Iterator[ProcessPoolExecutor]:
     closed, Ctrl-C) its workers are stopped at once, as multiprocessing.Pool's were, rather than
     left to decide the chunks in flight for nothing (the executor has no public way to do it)."""
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_init_worker,
-                               initargs=initargs)
+                               initargs=(*initargs, os.getpid()))
     try:
         yield pool
     except BaseException:

@@ -44,7 +44,7 @@ from .errors import ClaimError
 CLAIM_COLUMN = "claim"
 BATCH_ROWS = 10_000
 AMOUNT = pa.decimal128(18, 2)
-AMOUNT_SCALE_ERROR = "output.amount-scale"
+AMOUNT_SCALE_ERROR = E.OUTPUT_AMOUNT_SCALE
 _AMOUNT_LIMIT = Decimal(10) ** 16
 
 # The decision columns, in order: Spark declares the same (`policyconf.spark.DECISION_SCHEMA`).

@@ -115,21 +115,33 @@ def _shown(path: str) -> str:
     return path if len(path) <= _MAX_SHOWN_PATH else path[:_MAX_SHOWN_PATH] + "..."
 
 
-def parse_json(text: str) -> Any:
+def parse_json(text: str, *, lone_surrogates: bool = False) -> Any:
     """JSON with exact decimals: numbers with a fraction become Decimal, never float.
 
     Raises ValueError (json.JSONDecodeError with a position, or our own words for NaN, a
     duplicate key, an integer of thousands of digits, a lone surrogate: `LoneSurrogateError`)
     or RecursionError (nested too deeply). The walk looking for a lone surrogate is only made
     when the text has a `\\u` escape in the surrogate range (or a surrogate itself).
+    `lone_surrogates=True` leaves them in (a document of many claims, whose reader refuses each
+    claim holding one with `lone_surrogate`, and decides the others).
     """
     value = json.loads(text, parse_float=Decimal, parse_int=_integer, parse_constant=_reject_constant,
                        object_pairs_hook=_no_duplicates)
-    if ("\\u" in text and _SURROGATE_ESCAPE.search(text)) or (not text.isascii() and _SURROGATE.search(text)):
+    if not lone_surrogates and may_hold_surrogates(text):
         error = _lone_surrogate(value, "")
         if error is not None:
             raise error
     return value
+
+
+def may_hold_surrogates(text: str) -> bool:
+    """Whether JSON `text` may hold a lone surrogate (if not, no walk of its values is needed)."""
+    return bool(("\\u" in text and _SURROGATE_ESCAPE.search(text)) or (not text.isascii() and _SURROGATE.search(text)))
+
+
+def lone_surrogate(value: Any) -> LoneSurrogateError | None:
+    """The first string or key of a parsed `value` holding a lone surrogate, or None."""
+    return _lone_surrogate(value, "")
 
 
 # -- claims from files and standard input ---------------------------------------------------------
@@ -399,5 +411,5 @@ def decide_claim(book: ProductBook, claim: Any, where: str | None = None) -> dic
         return ClaimError(E.CLAIM_UNREADABLE, message, None, claim_id_of(claim)).to_dict()
 
 
-__all__ = ["MAX_CLAIM_BYTES", "ClaimFileError", "ClaimInput", "StdinReader", "claim_file_kind", "decide_claim",
+__all__ = ["MAX_CLAIM_BYTES", "ClaimFileError", "ClaimInput", "lone_surrogate", "may_hold_surrogates", "StdinReader", "claim_file_kind", "decide_claim",
            "jsonl_line", "parse_json", "read_claims", "read_jsonl_file"]

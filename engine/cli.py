@@ -561,6 +561,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
     serve.add_argument("--reload-interval", type=float, default=1.0, metavar="SECONDS",
                        help="how often to check the product files for changes (default: 1.0)")
+    serve.add_argument("--settle", type=float, default=1.0, metavar="SECONDS",
+                       help="how long changed product files must stay the same before they are loaded (default: 1.0)")
+    serve.add_argument("--body-memory", type=int, default=512, metavar="MIB",
+                       help="memory all request bodies may hold at once, read and parsed (default: 512)")
+    serve.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="time a request's headers may take to arrive, else 408 (default: 10)")
+    serve.add_argument("--body-timeout", type=float, default=20.0, metavar="SECONDS",
+                       help="time a request's body may take to arrive after its headers, else 408 (default: 20)")
     diff = commands.add_parser("diff", help="what changed between two sets of products, section by section")
     diff.add_argument("old", metavar="OLD", help="product file or folder, or either at a git revision (products@HEAD~1)")
     diff.add_argument("new", metavar="NEW", help="the same, changed")

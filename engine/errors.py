@@ -167,5 +167,11 @@ REQUEST_METHOD = "request.method"
 REQUEST_TOO_LARGE = "request.too-large"
 REQUEST_MEDIA_TYPE = "request.media-type"
 REQUEST_INVALID = "request.invalid"
+REQUEST_TIMEOUT = "request.timeout"
 SERVICE_NOT_READY = "service.not-ready"
+SERVICE_BUSY = "service.busy"
 SERVICE_INTERNAL = "service.internal-error"
+
+# -- stable codes: decisions written as columns (Parquet books, Spark) ------------------
+OUTPUT_AMOUNT_SCALE = "output.amount-scale"   # an amount with more decimals than a decimal(18, 2) column holds
+INTERNAL_ERROR = "internal.error"             # Spark: a claim whose deciding failed unexpectedly, in its row

@@ -39,6 +39,7 @@ from typing import Any, Iterator, Mapping
 
 import pyarrow as pa
 
+from . import errors as E
 from .book_io import DECISION_FIELDS, batch_claims, check_schema, decision_record, records_batch
 from .claim_reader import ClaimInput
 from .errors import ClaimError, ProductError
@@ -52,7 +53,7 @@ DECISION_SCHEMA = (
     "payout_amount decimal(18,2), payout_currency string, excess_amount decimal(18,2), excess_currency string, "
     "depreciation string, reasons array<string>, missing_documents array<string>, "
     "error_code string, error_message string, error_path string")
-INTERNAL_ERROR = "internal.error"
+INTERNAL_ERROR = E.INTERNAL_ERROR
 
 _BOOKS: dict[str, ProductBook] = {}        # per Python worker: the compiled products by their texts' hash
 _LOCK = threading.Lock()

@@ -100,3 +100,20 @@ def bmw_used_claim():
     """An approved bmw-total-loss claim, variant used (worked example 5)."""
     base = _example("bmw-approved-used")
     return lambda **changes: _override(base, changes)
+
+
+# a server in a process for one test (tests/serving.py); a fixture, so it lives here
+@pytest.fixture
+def start_server(tmp_path):
+    """Start servers for one test; each is stopped when the test ends, whatever happened."""
+    from serving import Server
+    servers = []
+
+    def start(products, **options) -> "Server":
+        server = Server(products, tmp_path / f"server-{len(servers)}.log", **options)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

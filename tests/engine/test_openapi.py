@@ -79,6 +79,14 @@ def test_the_limits_written_in_the_document_are_the_services():
     assert numbers_in(description("/v1/evaluate/batch", "422")) == [serve.MAX_BATCH_CLAIMS]
 
 
+def test_readiness_is_503_after_a_failed_reload_as_the_document_says():
+    readyz = PATHS["/readyz"]["get"]
+    assert set(readyz["responses"]) == {"200", "503"}
+    assert "reload failed" in readyz["responses"]["503"]["description"]
+    assert "reload that fails" in readyz["description"] and "still served" in readyz["description"]
+    assert "/readyz is 503" in COMPONENTS["Readiness"]["properties"]["reload_error"]["oneOf"][1]["description"]
+
+
 def test_every_reference_resolves():
     text = json.dumps(DOCUMENT)
     for name in re.findall(r'"#/components/schemas/([^"]+)"', text):

@@ -1,22 +1,20 @@
 """`policyconf serve` over real HTTP on 127.0.0.1: every endpoint and status code, hot reload,
 readiness, the load-test script, and schemathesis against the served OpenAPI document.
 
-Each server is `python -m policyconf.engine.cli serve` in its own process, on a port found free just
-before, serving a copy of the fixture products (tests/fixtures/products, frozen copies of the
-seed products) in a temporary directory; it is always stopped at the end.
+Each server is `python -m policyconf.engine.cli serve` in its own process (tests/serving.py), on a
+port found free just before, serving a copy of the fixture products (tests/fixtures/products,
+frozen copies of the seed products) in a temporary directory; it is always stopped at the end.
 """
 from __future__ import annotations
 
 import copy
 import http.client
 import json
-import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -24,102 +22,7 @@ pytest.importorskip("uvicorn", reason="policyconf serve needs the serve extra (u
 
 from conftest import EXAMPLES, PRODUCTS, ROOT  # noqa: E402
 from policyconf.engine.cli import main  # noqa: E402
-
-JSON = {"Content-Type": "application/json"}
-
-
-# -- a server in a subprocess -------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def call(port: int, method: str, path: str, body=None, headers: dict | None = None):
-    """(status, headers, JSON body) of one request; `body` a dict/list (sent as JSON) or bytes."""
-    if body is not None and not isinstance(body, bytes):
-        body = json.dumps(body).encode("utf-8")
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request(method, path, body, {**(JSON if body is not None else {}), **(headers or {})})
-        response = connection.getresponse()
-        raw = response.read()
-        assert response.getheader("content-type") == "application/json", raw[:200]
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, json.loads(raw)
-    finally:
-        connection.close()
-
-
-class Server:
-    def __init__(self, products: Path, log: Path, reload_interval: float = 0.1):
-        self.port = free_port()
-        self.products = products
-        self.log = log
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._log_file = open(log, "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "policyconf.engine.cli", "serve", "--products", str(products), "--host", "127.0.0.1",
-             "--port", str(self.port), "--reload-interval", str(reload_interval)],
-            cwd=ROOT, stdout=self._log_file, stderr=subprocess.STDOUT)
-
-    def call(self, method: str, path: str, body=None, headers: dict | None = None):
-        return call(self.port, method, path, body, headers)
-
-    def wait_until(self, condition, timeout: float = 15.0, what: str = "the condition"):
-        """Poll until `condition()` returns something true; return it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the server exited ({self.process.returncode}):\n{self.output()}")
-            try:
-                result = condition()
-                if result:
-                    return result
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; server output:\n{self.output()}")
-            time.sleep(0.05)
-
-    def wait_ready(self):
-        return self.wait_until(lambda: self.call("GET", "/readyz")[0] == 200, what="/readyz to answer 200")
-
-    def output(self) -> str:
-        self._log_file.flush()
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log_file.close()
-
-
-def copy_products(target: Path) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    for path in PRODUCTS.glob("*.yaml"):
-        if not path.name.endswith(".tests.yaml"):
-            shutil.copy(path, target / path.name)
-    return target
-
-
-@pytest.fixture
-def start_server(tmp_path):
-    """Start servers for one test; each is stopped when the test ends, whatever happened."""
-    servers = []
-
-    def start(products: Path, **options) -> Server:
-        server = Server(products, tmp_path / f"server-{len(servers)}.log", **options)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+from serving import JSON, Server, copy_products, evaluate_path, example  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -132,14 +35,6 @@ def server(tmp_path_factory):
         yield running
     finally:
         running.stop()
-
-
-def example(name: str) -> dict:
-    return json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
-
-
-def evaluate_path(product: str) -> str:
-    return f"/v1/products/{product}/evaluate"
 
 
 # -- evaluate -------------------------------------------------------------------------------
@@ -380,7 +275,8 @@ def test_products_are_reloaded_when_their_files_change_and_a_bad_reload_keeps_th
                        .replace("policy.holder.age < 18", "policy.holder.agee < 18"), encoding="utf-8")
     status, _, ready = server.wait_until(lambda: (r := server.call("GET", "/readyz"))[2]["reload_error"] and r,
                                          what="/readyz to report the failed reload")
-    assert status == 200 and ready["status"] == "ready"
+    # not ready while the last load failed (the last good products are still served, and listed)
+    assert status == 503 and ready["status"] == "not-ready" and ready["products"]
     problems = ready["reload_error"]["problems"]
     assert any(p["code"] == "expr.unknown-field" and p["file"].endswith("accidental-damage.yaml")
                and p["severity"] == "error" for p in problems), problems
@@ -402,7 +298,8 @@ def test_products_are_reloaded_when_their_files_change_and_a_bad_reload_keeps_th
     # fixed: the next load succeeds and the problem is gone
     (products / "zz-draft.yaml").unlink()
     server.wait_until(lambda: _payout(server, claim) == "119.00", what="the fixed products to load")
-    assert server.call("GET", "/readyz")[2]["reload_error"] is None
+    status, _, ready = server.call("GET", "/readyz")
+    assert (status, ready["status"], ready["reload_error"]) == (200, "ready", None)
 
 
 def test_not_ready_until_products_load(tmp_path, start_server):

@@ -155,14 +155,15 @@ def test_a_worker_killed_from_outside_while_deciding(tmp_path):
     out = open(tmp_path / "out", "wb")
     start = time.monotonic()
     process = subprocess.Popen([str(SCRIPT), "evaluate", "--products", str(PRODUCTS), "--format", "jsonl",
-                                "--jobs", "2", str(path)], stdout=out, stderr=subprocess.PIPE)
+                                "--jobs", "2", str(path)], stdout=out, stderr=subprocess.PIPE,
+                               start_new_session=True)
     killer = threading.Thread(target=kill_a_worker, args=(process.pid,))
     killer.start()
     try:
-        _, stderr = process.communicate(timeout=30)
+        _, stderr = process.communicate(timeout=120)     # about 2 s; a loaded shared machine is slow
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
+        os.killpg(process.pid, signal.SIGKILL)           # the workers too: they hold stderr open
+        process.communicate(timeout=10)
         raise AssertionError("the batch hung after its worker was killed")
     finally:
         killer.join()
@@ -173,3 +174,27 @@ def test_a_worker_killed_from_outside_while_deciding(tmp_path):
     assert all(r["outcome"] == "approved" for r in results)
     assert process.returncode == 0, stderr.decode()
     assert b"a worker process died" in stderr
+
+
+def test_workers_end_when_the_batch_is_killed(tmp_path):
+    # `timeout 60 policyconf evaluate ...` or an OOM killer SIGKILLs the parent: its forked
+    # workers hold the pool's pipes (and the caller's stdout), so they must not wait for ever.
+    path = batch_file(tmp_path, 20_000)
+    process = subprocess.Popen([str(SCRIPT), "evaluate", "--products", str(PRODUCTS), "--format", "jsonl",
+                                "--jobs", "2", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    while time.monotonic() < deadline and len(workers) < 2 and process.poll() is None:
+        workers = _children(process.pid)
+        time.sleep(0.01)
+    assert len(workers) >= 2, "the batch ended before it had two workers"
+    os.kill(process.pid, signal.SIGKILL)
+    try:
+        process.communicate(timeout=30)                  # EOF on stderr: every worker has ended
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise AssertionError("a worker outlived its killed parent") from None
+    for worker in workers:
+        assert not pathlib.Path(f"/proc/{worker}").exists() or "zombie" in \
+            pathlib.Path(f"/proc/{worker}/status").read_text(), f"worker {worker} still runs"
