@@ -22,7 +22,18 @@ TEST_NODE := $(EDITOR_STAMP)
 endif
 endif
 
-.PHONY: demo test bench verify fuzz clean
+# The impact report's browser test opens the page in headless Chromium (Debian's chromium). When it
+# is missing and apt-get can install it (running as root), `make test` installs it first; when it
+# cannot, that one test is skipped and says why.
+ifeq ($(shell command -v chromium 2>/dev/null),)
+ifneq ($(shell command -v apt-get 2>/dev/null),)
+ifeq ($(shell id -u),0)
+TEST_BROWSER := browser
+endif
+endif
+endif
+
+.PHONY: demo test bench verify fuzz clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,9 +53,12 @@ demo: $(STAMP)
 	$(BIN)/policyconf validate products/
 	$(BIN)/policyconf evaluate --products products/ --format text examples/*.json
 
-## test: run every test (the editor tests need node; they are skipped without it)
-test: $(TEST_STAMP) $(TEST_NODE)
+## test: run every test (the editor tests need node, the report's browser test chromium; skipped without them)
+test: $(TEST_STAMP) $(TEST_NODE) $(TEST_BROWSER)
 	$(BIN)/python -m pytest
+
+browser:
+	-apt-get update -qq && apt-get install -y -qq chromium
 
 ## bench: policyconf beside ZEN and a hand-written function, the seed products, the batch path
 bench: $(STAMP)

@@ -410,6 +410,107 @@ def verify_command(args, stdout: TextIO, stderr: TextIO) -> int:
     return status
 
 
+def _read_source(spec: str, stderr: TextIO):
+    """The products `spec` names (a path, or path@REV), loaded; None after saying why not."""
+    from .sources import SourceError, read_source
+    try:
+        source = read_source(spec)
+    except SourceError as error:
+        stderr.write(f"policyconf: {error}\n")
+        return None, None
+    loaded = source.load()
+    if loaded.errors:
+        stderr.write(f"policyconf: the products in {spec} could not be loaded:\n")
+        for problem in loaded.problems:
+            stderr.write(problem.format() + "\n")
+        return source, None
+    return source, loaded
+
+
+def diff_command(args, stdout: TextIO, stderr: TextIO) -> int:
+    from . import diff as product_diff
+    loaded = []
+    for spec in (args.old, args.new):
+        _, side = _read_source(spec, stderr)
+        if side is None:
+            return EXIT_USAGE
+        loaded.append(side)
+    report = product_diff.diff(loaded[0], loaded[1], args.old, args.new)
+    if args.format == "json":
+        stdout.write(dumps(report.to_dict(), indent=2) + "\n")
+    else:
+        stdout.write(product_diff.render_text(report))
+    return EXIT_PROBLEMS if args.exit_code and report.changes else EXIT_OK
+
+
+def impact_command(args, stdout: TextIO, stderr: TextIO) -> int:
+    from . import impact as book_impact
+    from . import report
+    try:
+        kinds = [book_impact.check_kind(kind) for kind in args.fail_on or ()]
+    except ValueError as error:
+        raise UsageError(f"--fail-on: {error}") from None
+    segments = dict(book_impact.DEFAULT_SEGMENTS)
+    for item in args.segment or ():
+        name, equals, paths = item.partition("=")
+        if not equals or not name or not paths or name in ("product", "band", "cause"):
+            raise UsageError(f"--segment {item}: expected NAME=FIELD[,FIELD...] (e.g. kind=claim.kind)")
+        segments[name] = tuple(p.strip() for p in paths.split(","))
+    if not args.books:
+        raise UsageError("impact needs at least one claims book (.jsonl or .parquet)")
+    missing = [path for path in args.books if not os.path.isfile(path)]
+    if missing:
+        raise UsageError(f"{', '.join(missing)}: no such file")
+    books, sources = [], []
+    for spec in (args.baseline, args.candidate):
+        source, loaded = _read_source(spec, stderr)
+        if loaded is None:
+            return EXIT_USAGE
+        books.append(ProductBook(loaded.products, tuple(loaded.problems)))
+        sources.append(source)
+    progress = batch.Progress(stderr, book_impact.book_bytes(args.books) or None)
+    try:
+        result = book_impact.replay(books[0], books[1], args.books, jobs=args.jobs or batch.default_jobs(),
+                                    top=max(args.top, 50 if args.html else 0), segments=segments,
+                                    progress=progress.update, decide_unchanged=args.decide_unchanged)
+    except ClaimFileError:
+        progress.close()
+        raise
+    except ImportError as error:
+        progress.close()
+        raise UsageError(f"a Parquet book needs pyarrow: pip install 'policyconf[parquet]' ({error})") from None
+    except Exception as error:
+        if type(error).__name__ != "BookError":
+            raise
+        progress.close()
+        raise UsageError(str(error)) from None
+    progress.close()
+    result.labels = {"baseline": args.baseline, "candidate": args.candidate}
+    result.identical = sources[0].content_digest == sources[1].content_digest
+    if args.format == "json":
+        document = result.to_dict()
+        document["top"] = document["top"][:args.top]
+        stdout.write(dumps(document, indent=2) + "\n")
+    else:
+        stdout.write(report.render_text(result, top=args.top))
+    if args.html:
+        try:
+            with open(args.html, "w", encoding="utf-8") as handle:
+                handle.write(report.render_html(result))
+        except OSError as error:
+            raise UsageError(f"--html {args.html}: {error.strerror}") from None
+    status = EXIT_OK
+    if result.identical and result.changed:
+        stderr.write(f"policyconf: the same products on both sides changed {result.changed} claims\n")
+        status = EXIT_PROBLEMS
+    for kind in kinds:
+        count = result.count(kind)
+        if count:
+            stderr.write(f"policyconf: --fail-on {kind}: {count:,} claim{'s' if count != 1 else ''}\n")
+            status = EXIT_PROBLEMS
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policyconf", description="Declarative insurance products: "
                                      "validate product files, evaluate claims against them.")
@@ -468,6 +569,27 @@ def build_parser() -> argparse.ArgumentParser:
                        help="time a request's headers may take to arrive, else 408 (default: 10)")
     serve.add_argument("--body-timeout", type=float, default=20.0, metavar="SECONDS",
                        help="time a request's body may take to arrive after its headers, else 408 (default: 20)")
+    diff = commands.add_parser("diff", help="what changed between two sets of products, section by section")
+    diff.add_argument("old", metavar="OLD", help="product file or folder, or either at a git revision (products@HEAD~1)")
+    diff.add_argument("new", metavar="NEW", help="the same, changed")
+    diff.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
+    diff.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes (as git diff --exit-code)")
+    impact = commands.add_parser("impact", help="replay a claims book under two sets of products: what would change")
+    impact.add_argument("books", nargs="*", metavar="BOOK", help="claims books: .jsonl (one claim a line) or .parquet")
+    impact.add_argument("--baseline", required=True, metavar="OLD",
+                        help="the products today: a folder or file, or either at a git revision (products@main)")
+    impact.add_argument("--candidate", required=True, metavar="NEW", help="the products changed")
+    impact.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
+    impact.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML page")
+    impact.add_argument("--fail-on", action="append", metavar="KIND",
+                        help="exit 1 when any claim changed so: any, outcome, payout, payout-up, payout-down, errors, "
+                        "or FROM->TO (approved->declined, *->invalid); may be given several times")
+    impact.add_argument("--top", type=int, default=10, metavar="N", help="changed claims to show (default: 10)")
+    impact.add_argument("--segment", action="append", metavar="NAME=FIELD",
+                        help="another segment, read from a claim field (kind=claim.kind); event and country are there")
+    impact.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: one per core)")
+    impact.add_argument("--decide-unchanged", action="store_true",
+                        help="decide a claim twice even when its product is the same on both sides")
     return parser
 
 
@@ -490,6 +612,10 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
             return test_command(args, stdout, stderr)
         if args.command == "verify":
             return verify_command(args, stdout, stderr)
+        if args.command == "impact":
+            return impact_command(args, stdout, stderr)
+        if args.command == "diff":
+            return diff_command(args, stdout, stderr)
         if args.command == "serve":
             from .serve import serve_command      # imported here: uvicorn is an optional extra
             return serve_command(args, stderr)

@@ -171,3 +171,7 @@ REQUEST_TIMEOUT = "request.timeout"
 SERVICE_NOT_READY = "service.not-ready"
 SERVICE_BUSY = "service.busy"
 SERVICE_INTERNAL = "service.internal-error"
+
+# -- stable codes: decisions written as columns (Parquet books, Spark) ------------------
+OUTPUT_AMOUNT_SCALE = "output.amount-scale"   # an amount with more decimals than a decimal(18, 2) column holds
+INTERNAL_ERROR = "internal.error"             # Spark: a claim whose deciding failed unexpectedly, in its row

@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable
+from typing import Callable, Iterable, Mapping
 
 from ..dsl.checker import suggest
 
@@ -24,7 +24,7 @@ from .build import Builder
 from .errors import Problem, ProductError
 from .inheritance import Source, merge_patch, override_problems, unchanged, without
 from .model import Product
-from .yaml_reader import Document, load_document, read_text
+from .yaml_reader import Document, decode, load_document, read_text
 
 PRODUCT_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".tests.yaml", ".tests.yml")
@@ -67,6 +67,9 @@ class Loaded:
     problems: list[Problem] = field(default_factory=list)
     # bases read from a derived product's folder to build it, not named themselves: id -> files
     bases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The product data each version was built from, beside `products` (a derived product's with
+    # its base merged in): what `engine.diff` compares.
+    data: dict[str, tuple[dict, ...]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -78,19 +81,39 @@ def load(paths: Iterable[str] | str) -> Loaded:
     if isinstance(paths, (str, os.PathLike)):
         paths = [os.fspath(paths)]
     problems: list[Problem] = []
-    versions: dict[str, list[_Version]] = {}
-    failed: dict[str, str] = {}          # product id -> a file of it that did not load (YAML, schema)
     files = product_files(paths)
     for path in paths:
         if not os.path.exists(path):
             problems.append(Problem(path, 1, 1, E.FILE_UNREADABLE, "no such file or directory"))
+    return _load(files, read_text, problems, ", ".join(paths) or ".", beside=True)
+
+
+def load_texts(texts: Mapping[str, str | bytes]) -> Loaded:
+    """Load products from their text, by file name (`{"products/a.yaml": "id: a ..."}`): what
+    `load` does with files, for product files that are not on disk (a git revision's, or those a
+    Spark executor was sent). Bytes are decoded as a file's are; names that are not product files
+    (`*.tests.yaml`) are left out."""
+    def read(file: str) -> str:
+        text = texts[file]
+        return decode(text, file) if isinstance(text, (bytes, bytearray)) else text
+
+    files = [name for name in sorted(texts)
+             if name.endswith(PRODUCT_SUFFIXES) and not name.endswith(TEST_SUFFIXES)]
+    return _load(files, read, [], ", ".join(sorted(texts)) or "(no files)", beside=False)
+
+
+def _load(files: list[str], read: Callable[[str], str], problems: list[Problem], where: str,
+          beside: bool) -> Loaded:
+    """`beside`: read the bases of derived products from their folders on disk (files only)."""
+    versions: dict[str, list[_Version]] = {}
+    failed: dict[str, str] = {}          # product id -> a file of it that did not load (YAML, schema)
     for file in files:
-        version = _read(file, problems, failed=failed)
+        version = _read(file, problems, failed=failed, read=read)
         if version is not None:
             versions.setdefault(version.data["id"], []).append(version)
-    bases = _bases_beside(files, versions, problems)
+    bases = _bases_beside(files, versions, problems) if beside else set()
     if not files and not problems:
-        problems.append(Problem(", ".join(paths) or ".", 1, 1, E.PRODUCT_NONE, "no product files (*.yaml) found"))
+        problems.append(Problem(where, 1, 1, E.PRODUCT_NONE, "no product files (*.yaml) found"))
 
     for product_id, chain in versions.items():
         chain.sort(key=lambda v: v.effective_from)
@@ -120,19 +143,20 @@ def load(paths: Iterable[str] | str) -> Loaded:
                 continue
             if product_id not in bases:
                 loaded.products[product_id] = built
+                loaded.data[product_id] = tuple(v.merged for v in chain)
     loaded.problems = _unique(loaded.problems)
     return loaded
 
 
 def _read(file: str, problems: list[Problem], wanted: str | None = None,
-          failed: dict[str, str] | None = None) -> _Version | None:
+          failed: dict[str, str] | None = None, read: Callable[[str], str] = read_text) -> _Version | None:
     """A product file read and checked against the schema, or None after noting its problems (and,
     in `failed`, its product id: what extends it is then not checked). `wanted`: an id; a file of
     another product (or one that cannot be read) is then passed over without a word."""
     failed = {} if failed is None else failed
     text = None
     try:
-        text = read_text(file)
+        text = read(file)
         document = load_document(text, file)
     except ProductError as error:
         if wanted is None:
@@ -317,4 +341,4 @@ def version_on(chain, day: date):
     return candidates[-1] if candidates else None
 
 
-__all__ = ["load", "Loaded", "product_files", "version_on", "PRODUCT_SUFFIXES", "TEST_SUFFIXES"]
+__all__ = ["load", "load_texts", "Loaded", "product_files", "version_on", "PRODUCT_SUFFIXES", "TEST_SUFFIXES"]

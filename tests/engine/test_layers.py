@@ -1,9 +1,10 @@
 """Faces over the library, never under it (STYLE.md 12), read from the source with `ast`.
 
-The faces are the command line (`engine/cli.py`), the batch workers (`engine/batch.py`) and the
-HTTP service (`engine/serve.py`). Every other module is the library: it never imports a face,
-even lazily inside a function, so that a service embedding policyconf never loads argparse
-plumbing and a helper two faces share is in the library, where both can reach it. Of the faces,
+The faces are the command line (`engine/cli.py`), the batch workers (`engine/batch.py`), the
+HTTP service (`engine/serve.py`) and Spark (`engine/spark.py`, `policyconf.spark`). Every other
+module is the library: it never imports a face, even lazily inside a function, so that a service
+embedding policyconf never loads argparse plumbing and a helper two faces share is in the
+library, where both can reach it. Of the faces,
 only the command line imports the others (it starts them: `evaluate` runs batches, `serve`
 serves); batches and the service never import the command line.
 
@@ -19,7 +20,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PACKAGE = "policyconf"
-FACES = {f"{PACKAGE}.engine.cli", f"{PACKAGE}.engine.batch", f"{PACKAGE}.engine.serve"}
+FACES = {f"{PACKAGE}.engine.cli", f"{PACKAGE}.engine.batch", f"{PACKAGE}.engine.serve", f"{PACKAGE}.engine.spark"}
 
 
 def _modules() -> dict[str, pathlib.Path]:

@@ -61,7 +61,7 @@ def test_the_wheel_holds_one_top_level_package_with_its_data_files(wheel):
     assert top == {"policyconf"}
     for data in ("policyconf/dsl/grammar.lark", "policyconf/schemas/product.schema.json",
                  "policyconf/schemas/product-patch.schema.json", "policyconf/schemas/tests.schema.json",
-                 "policyconf/schemas/openapi.json"):
+                 "policyconf/schemas/openapi.json", "policyconf/spark.py", "policyconf/engine/spark.py"):
         assert data in names, data
     assert not any(name.startswith(("policyconf/tests/", "policyconf/benchmarks/", "policyconf/fuzz/"))
                    for name in names)
