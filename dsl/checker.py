@@ -11,7 +11,6 @@ and every problem found, not only the first. It never calls back into its caller
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 import re
 from datetime import date, datetime
@@ -21,6 +20,7 @@ from typing import Mapping
 from . import ast
 from . import typed as T
 from . import types as t
+from .errors import suggest  # noqa: F401 - where it was first, kept for its users
 from .errors import (CURRENCY, TYPE, UNKNOWN_CODE, UNKNOWN_FIELD, UNKNOWN_FUNCTION, UNKNOWN_NAME, BAD_LITERAL,
                      ExpressionError)
 from .iso import COUNTRIES, MINOR_UNITS
@@ -32,17 +32,6 @@ FUNCTIONS = ("abs", "all", "any", "ceil", "count", "date_of", "days_between", "f
 KEYWORDS = frozenset({"if", "then", "else", "and", "or", "not", "in", "true", "false", "where", "for", "between"})
 _DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})\Z")
 _ORDERED = (t.DATE, t.DATETIME, t.TIMESPAN)
-
-
-def suggest(name: str, candidates) -> str:
-    """"; did you mean 'x'?" or ''. The closest spelling; failing that, a name the typed one
-    contains or is contained in (`amount_paid` for `paid`)."""
-    candidates = list(candidates)
-    match = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    if not match and len(name) >= 3:
-        match = sorted((c for c in candidates if len(c) >= 3 and (c in name or name in c)),
-                       key=lambda c: abs(len(c) - len(name)))[:1]
-    return f"; did you mean '{match[0]}'?" if match else ""
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,15 @@ class Compiled:
     constant: Any = None
     reads: tuple[str, ...] = ()           # claim fields, then definitions, it reads (for the trace)
     currency: str | None = None           # the currency of its first fixed amount (`50.00 EUR`), if any
+    constants: tuple = ()                 # what the source's `K[i]` are
+    filename: str = "<expression>"
+    line: int = 1
+
+    def __reduce__(self):
+        """Pickled (in the engine's product cache) as its source and constants, never as code:
+        compiled again when read back."""
+        return _recompile, (self.source, self.constants, self.filename, self.line, self.type, self.is_constant,
+                            self.constant, self.reads, self.currency)
 
     def evaluate(self, values: dict, currency: str | None = None, definitions: dict | None = None,
                  trace: list | None = None, *params) -> Any:
@@ -97,16 +106,26 @@ def compile_expression(node: T.Expr, tables: dict[str, Any], filename: str = "<e
     try:
         text = emitter.text(node)
         source = f"lambda V, D, T, cur{''.join(f', _a{i}' for i in range(len(params)))}: {text}"
-        namespace = dict(runtime.NAMESPACE, K=tuple(constants))
-        function = eval(compile("\n" * (max(line, 1) - 1) + source, filename, "eval"), namespace)  # noqa: S307 - our own generated source
+        function = _function(source, tuple(constants), filename, line)
     except (RecursionError, MemoryError, SyntaxError):
         raise ExpressionError(TOO_DEEP, "expression too complex to compile (nested too deeply)",
                               node.line, node.column) from None
     reads = T.fields_read(node) + T.definitions_read(node)
     currency = next((value.currency for value in constants if type(value) is Money and value.currency), None)
     if isinstance(node, T.Const):
-        return Compiled(function, source, node.type, True, node.value, reads, currency)
-    return Compiled(function, source, node.type, False, reads=reads, currency=currency)
+        return Compiled(function, source, node.type, True, node.value, reads, currency, tuple(constants), filename, line)
+    return Compiled(function, source, node.type, False, reads=reads, currency=currency, constants=tuple(constants),
+                    filename=filename, line=line)
+
+
+def _function(source: str, constants: tuple, filename: str, line: int) -> Callable[..., Any]:
+    namespace = dict(runtime.NAMESPACE, K=constants)
+    return eval(compile("\n" * (max(line, 1) - 1) + source, filename, "eval"), namespace)  # noqa: S307 - our own generated source
+
+
+def _recompile(source, constants, filename, line, type_, is_constant, constant, reads, currency) -> Compiled:
+    return Compiled(_function(source, constants, filename, line), source, type_, is_constant, constant, reads,
+                    currency, constants, filename, line)
 
 
 __all__ = ["Compiled", "compile_expression"]

@@ -6,6 +6,8 @@ loader moves the position into the YAML file.
 """
 from __future__ import annotations
 
+import difflib
+
 
 class ExpressionError(Exception):
     """A problem in one expression: syntax, an unknown name, a type error."""
@@ -53,3 +55,14 @@ class EvaluationError(Exception):
         self.message = message
         self.kind = kind
         self.where = where
+
+
+def suggest(name: str, candidates) -> str:
+    """"; did you mean 'x'?" or ''. The closest spelling; failing that, a name the typed one
+    contains or is contained in (`amount_paid` for `paid`)."""
+    candidates = list(candidates)
+    match = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    if not match and len(name) >= 3:
+        match = sorted((c for c in candidates if len(c) >= 3 and (c in name or name in c)),
+                       key=lambda c: abs(len(c) - len(name)))[:1]
+    return f"; did you mean '{match[0]}'?" if match else ""

@@ -5,9 +5,14 @@ Lark errors are caught here, at one boundary, and re-raised as
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import re
+import threading
 from decimal import Decimal
+from functools import lru_cache
 from importlib import resources
+from typing import Callable
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
@@ -20,8 +25,45 @@ MAX_DEPTH = 64              # nested brackets in one expression
 MAX_NUMBER_DIGITS = 30      # digits in one number literal
 
 _GRAMMAR = resources.files(__package__).joinpath("grammar.lark").read_text(encoding="utf-8")
-# Built once at import; a Lark LALR parser keeps no state between parse() calls.
-_LARK = Lark(_GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+GRAMMAR_DIGEST = hashlib.sha256(_GRAMMAR.encode("utf-8")).hexdigest()[:16]
+_PARSER: Lark | None = None
+_STORE: tuple[Callable[[], bytes | None], Callable[[bytes], None]] | None = None
+_LOCK = threading.Lock()
+
+
+def use_store(read: Callable[[], bytes | None], write: Callable[[bytes], None]) -> None:
+    """Keep the parser's tables (Lark's `save`) where `read` and `write` say: built once (about
+    70 ms), read back by the next process in a few milliseconds. The engine gives its cache
+    (engine.cache, keyed by GRAMMAR_DIGEST); without one the tables are built at the first parse.
+    Tables that cannot be read back are built again."""
+    global _STORE
+    _STORE = (read, write)
+
+
+def _parser() -> Lark:
+    """The LALR parser, made at the first parse (importing the language does no I/O). It keeps
+    no state between calls."""
+    global _PARSER
+    if _PARSER is None:
+        with _LOCK:
+            if _PARSER is None:
+                _PARSER = _made()
+    return _PARSER
+
+
+def _made() -> Lark:
+    saved = _STORE[0]() if _STORE is not None else None
+    if saved:
+        try:
+            return Lark.load(io.BytesIO(saved))
+        except Exception:                # noqa: BLE001 - tables of another Lark, or damaged: build them
+            pass
+    built = Lark(_GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    if _STORE is not None:
+        tables = io.BytesIO()
+        built.save(tables)
+        _STORE[1](tables.getvalue())
+    return built
 
 _TOKEN_TEXT = {
     "RPAR": "')'", "LPAR": "'('", "RSQB": "']'", "LSQB": "'['", "COMMA": "','", "DOT": "'.'",
@@ -65,8 +107,16 @@ def parse(text: str) -> ast.Node:
         raise ExpressionError(SYNTAX, f"expression longer than {MAX_LENGTH} characters")
     if not text.strip():
         raise ExpressionError(SYNTAX, "empty expression")
+    return _parsed(text)
+
+
+@lru_cache(maxsize=8192)
+def _parsed(text: str) -> ast.Node:
+    """The AST of a text already checked for size (its nodes are immutable, so one AST serves every
+    product that has the same expression: a derived product's inherited rules, every version of a
+    product). An expression that does not parse raises, and is not kept."""
     try:
-        tree = _LARK.parse(text)
+        tree = _parser().parse(text)
     except UnexpectedInput as error:
         raise _syntax_error(error, text) from None
     try:

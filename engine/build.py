@@ -43,7 +43,7 @@ from ..dsl.values import Band, BandSchedule, LookupTable, Money
 from . import errors as E
 from . import lint
 from .claim_validator import ClaimValidator
-from .codegen import GeneratedCode, ProductCode
+from .codegen import ProductCode
 from .decision import OUTCOMES
 from .errors import ClaimError, Problem
 from .model import (Benefits, DocumentRule, FieldSpec, Group, Invariant, Product, Rule, Section, Settlement,
@@ -189,7 +189,7 @@ class Builder:
         """The product's one generated module (engine.codegen), compiled once."""
         code = ProductCode(product, self)
         code.generate()
-        return replace(product, code=GeneratedCode(code.compile(), code.source()))
+        return replace(product, code=code.compile())
 
     # -- the checks that catch the mistakes that cost money (engine.lint) ---------------
     def check_unguarded_reads(self, declared: dict[str, dict]) -> None:
@@ -328,7 +328,7 @@ class Builder:
         def locate(line: int, column: int) -> tuple[str, int, int]:
             return self.source.position(site.path, (line, column))
         try:
-            return compile_expression(site.typed, self.named, file, span.line, locate, (), self.personal).function
+            return compile_expression(site.typed, self.named, file, span.line, locate, (), self.personal)
         except ExpressionError as error:
             self.expression_problem(site, error)
             return None

@@ -12,6 +12,7 @@ is a real calendar date.
 """
 from __future__ import annotations
 
+import marshal
 import math
 import re
 from dataclasses import replace
@@ -19,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Callable
 
-from ..dsl.checker import suggest
+from ..dsl.errors import suggest
 from ..dsl.errors import EvaluationError
 from ..dsl.iso import COUNTRIES, COUNTRY_ALIASES, MINOR_UNITS
 from ..dsl.values import CurrencyMismatch, Money
@@ -473,7 +474,7 @@ class _Object:
 class ClaimValidator:
     """Validates one claim document against one product version's fields."""
 
-    def __init__(self, fields: tuple[FieldSpec, ...], currencies: frozenset[str]):
+    def __init__(self, fields: tuple[FieldSpec, ...], currencies: frozenset[str], code: bytes | None = None):
         self.fields = fields
         self.currencies = currencies
         converters = _Converters(currencies)
@@ -501,7 +502,13 @@ class ClaimValidator:
             else:
                 node.children[parts[-1]] = (spec, converters.make(spec))
         self._mark_required(self.root)
-        self._validate = self._compile()
+        self._validate = self._compile(code)
+
+    def __reduce__(self):
+        """Pickled (in the product cache) as what it is made from, with its compiled code (marshal):
+        read back, its source and constants are made again (the same, the fields being the same)
+        and the code is not compiled again."""
+        return ClaimValidator, (self.fields, self.currencies, marshal.dumps(self._code))
 
     def convert_default(self, spec: FieldSpec, raw: Any) -> Any:
         """Used at load: a declared default goes through the same converter as claim values."""
@@ -529,7 +536,7 @@ class ClaimValidator:
     # dictionary building beyond the values themselves.  Names in the source are ours;
     # field names from the product appear only as repr() string literals of paths the
     # schema restricts to [a-z_][a-zA-Z0-9_]* parts.
-    def _compile(self) -> Callable:
+    def _compile(self, code: bytes | None = None) -> Callable:
         self._constants: list[Any] = []
         lines = ["def validate(claim):",
                  "    if type(claim) is not dict:",
@@ -575,7 +582,8 @@ class ClaimValidator:
                      "_DATE": _DATE.match, "_fromiso": date.fromisoformat, "__builtins__": {"type": type,
                      "dict": dict, "str": str, "int": int, "ValueError": ValueError}}
         self.source = "\n".join(lines) + "\n"
-        exec(compile(self.source, "<claim validator>", "exec"), namespace)  # noqa: S102 - our own generated source
+        self._code = marshal.loads(code) if code is not None else compile(self.source, "<claim validator>", "exec")
+        exec(self._code, namespace)  # noqa: S102 - our own generated source
         return namespace["validate"]
 
     def _constant(self, value: Any) -> str:
@@ -689,7 +697,7 @@ def _holds(condition, values: dict, currency: str | None, spec: FieldSpec) -> bo
     does not hold. One that compares the claim's money with an amount in another currency is the
     claim's currency mismatch: no exchange rate is applied."""
     try:
-        return bool(condition(values, _NO_DEFINITIONS, [], currency))
+        return bool(condition.function(values, _NO_DEFINITIONS, [], currency))
     except EvaluationError:
         return False
     except CurrencyMismatch as error:

@@ -25,9 +25,7 @@ from decimal import Decimal, DecimalException
 from typing import Any
 
 from ..dsl import runtime
-from ..dsl import typed as T
 from ..dsl import types as t
-from ..dsl.emit import Emitter
 from ..dsl.errors import EvaluationError
 from ..dsl.values import CurrencyMismatch, Money
 
@@ -81,11 +79,12 @@ class ProductCode:
     # -- expressions ---------------------------------------------------------------------------
     def expression(self, path: tuple, names: dict[str, str] | None = None) -> str:
         """The source of the expression at `path` (a site the builder checked and folded)."""
+        from ..dsl.emit import Emitter      # generating code needs it; running it does not
         site = self.builder.sites[path]
         typed = site.typed
         source = self.builder.source
 
-        def locate(node: T.Expr) -> str:
+        def locate(node) -> str:            # a typed node (dsl.typed)
             return self.constant(source.position(path, (node.line, node.column)))
         emitter = Emitter(self.constant, self.definition_ref, locate, self.builder.named, self.builder.personal,
                           decision=lambda name: f"DEC[{name!r}]")
@@ -405,7 +404,7 @@ class ProductCode:
     def source(self) -> str:
         return "\n".join("    " * indent + text for indent, text, _ in self.lines) + "\n"
 
-    def compile(self) -> dict:
+    def compile(self) -> "GeneratedCode":
         """The module's functions, compiled with each line at the product file line it comes from."""
         text = self.source()
         tree = pyast.parse(text, filename=self.product.file)
@@ -418,11 +417,8 @@ class ProductCode:
                 generated = node.lineno
                 line = own.get(generated, elsewhere if generated in own or self.lines[generated - 1][2] else 1)
                 node.lineno = node.end_lineno = line
-        namespace = dict(NAMESPACE, K=tuple(self.K), AT=tuple(self.AT), PRODUCT=self.product,
-                         PII=self.product.pii, INFO=(self.index, frozenset(self.money),
-                                                     self.product.private_definitions))
-        exec(compile(tree, file, "exec"), namespace)  # noqa: S102 - our own generated source
-        return namespace
+        info = (self.index, frozenset(self.money), self.product.private_definitions)
+        return GeneratedCode(self.product, compile(tree, file, "exec"), tuple(self.K), tuple(self.AT), info, text)
 
 
 # -- what generated code calls
@@ -451,13 +447,18 @@ class _Defs:
 
 class GeneratedCode:
     """A product's generated module: `decide(V, cur, claim_id)`, `invariants(V, cur, decision)`, and
-    its source (for reading, and for `policyconf`'s own tests)."""
-    __slots__ = ("decide", "invariants", "source")
+    its source (for reading, and for `policyconf`'s own tests). `parts` is what it is run from (the
+    code object, its constants `K` and `AT`, and what the trace reads of its definitions): what the
+    product cache keeps (engine.loader), so that a cached product runs the same code."""
+    __slots__ = ("decide", "invariants", "source", "parts")
 
-    def __init__(self, namespace: dict, source: str):
+    def __init__(self, product: Product, code, K: tuple, AT: tuple, info: tuple, source: str):
+        namespace = dict(NAMESPACE, K=K, AT=AT, PRODUCT=product, PII=product.pii, INFO=info)
+        exec(code, namespace)  # noqa: S102 - our own generated source
         self.decide = namespace["decide"]
         self.invariants = namespace["invariants"]
         self.source = source
+        self.parts = (code, K, AT, info)
 
 
 class _Part:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Iterable
 
-from ..dsl.checker import suggest
+from ..dsl.errors import suggest
 from . import errors as E
 from .errors import Problem
 from .yaml_reader import Document, Span

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..dsl import ast
 from ..dsl import typed as T
-from ..dsl.checker import suggest
+from ..dsl.errors import suggest
 from ..dsl.errors import UNGUARDED
 from ..dsl.iso import COUNTRY_CURRENCY
 from ..dsl.parser import parse

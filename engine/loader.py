@@ -10,23 +10,24 @@ Every problem of every file is collected, sorted by position, and returned (`loa
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
+import pickle
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Callable, Iterable, Mapping
 
-from ..dsl.checker import suggest
-
+from . import cache
 from . import errors as E
-from . import schema
-from .build import Builder
+from .codegen import GeneratedCode
 from .errors import Problem, ProductError
 from .inheritance import Source, merge_patch, override_problems, unchanged, without
 from .model import Product
 from .yaml_reader import Document, decode, load_document, read_text
 
 PRODUCT_SUFFIXES = (".yaml", ".yml")
+
 TEST_SUFFIXES = (".tests.yaml", ".tests.yml")
 _IDENTITY = ("id", "name", "version", "effective_from", "effective_until", "extends", "wording")
 _ID_LINE = re.compile(r"^id:[ \t]*[\"']?([^\s\"'#]+)", re.M)   # a top-level `id: ...`, for a file that did not load
@@ -104,7 +105,90 @@ def load_texts(texts: Mapping[str, str | bytes]) -> Loaded:
 
 def _load(files: list[str], read: Callable[[str], str], problems: list[Problem], where: str,
           beside: bool) -> Loaded:
-    """`beside`: read the bases of derived products from their folders on disk (files only)."""
+    """`beside`: read the bases of derived products from their folders on disk (files only).
+
+    What these files load to is kept in the cache (engine.cache), keyed by the text of every file
+    it could read: the files themselves and, for `beside`, every product file of their folders.
+    A second load of the same texts reads it back instead of building again (the same products,
+    the same problems); any file that cannot be read, or problems found before, and it is built."""
+    texts: dict[str, str] = {}
+    key = None if problems else _key(files, read, beside, where, texts)
+    if key is not None:
+        found = _thawed(cache.read(cache.entry("products", key)))
+        if found is not None:
+            return found
+        read = _remembered(read, texts)
+    loaded = _built(files, read, problems, where, beside)
+    if key is not None:
+        cache.write(cache.entry("products", key), _frozen(loaded))
+    return loaded
+
+
+def _use_grammar_cache() -> None:
+    """The expression parser's tables in the cache too (imported here, not at the top: a load the
+    cache answers needs neither the parser nor the schema nor the builder)."""
+    from ..dsl import parser
+    entry = ("grammar", parser.GRAMMAR_DIGEST)
+    parser.use_store(lambda: cache.read(cache.entry(*entry)), lambda tables: cache.write(cache.entry(*entry), tables))
+
+
+def _key(files: list[str], read: Callable[[str], str], beside: bool, where: str,
+         texts: dict[str, str]) -> str | None:
+    """The cache key of loading `files`: a hash of every text the load could read (None: one
+    cannot be read, so the load reports it, and nothing is cached)."""
+    if cache.directory() is None:
+        return None
+    digest = hashlib.sha256(f"{beside}\0{where}\0".encode("utf-8", "surrogatepass"))
+    names = list(files)
+    if beside:
+        folders = sorted({os.path.dirname(file) or "." for file in files})
+        names += [file for file in product_files(folders) if file not in files]
+    for i, name in enumerate(names):
+        try:
+            text = read(name) if i < len(files) else read_text(name)
+        except (ProductError, OSError, KeyError):
+            return None
+        if i < len(files):
+            texts[name] = text
+        digest.update(f"{i < len(files)}\0{name}\0{len(text)}\0".encode("utf-8", "surrogatepass"))
+        digest.update(text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:32]
+
+
+def _remembered(read: Callable[[str], str], texts: dict[str, str]) -> Callable[[str], str]:
+    def again(file: str) -> str:
+        text = texts.get(file)
+        return read(file) if text is None else text
+    return again
+
+
+def _frozen(loaded: Loaded) -> bytes:
+    """A load as bytes for the cache: each product without its generated functions, with what they
+    are made from (the marshalled code object, its constants, its source)."""
+    products = {product_id: tuple((replace(product, code=None), marshal.dumps(product.code.parts[0]),
+                                   *product.code.parts[1:], product.code.source) for product in chain)
+                for product_id, chain in loaded.products.items()}
+    return pickle.dumps((products, loaded.problems, loaded.bases, loaded.data), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _thawed(data: bytes | None) -> Loaded | None:
+    """A load read back from the cache, or None (no entry, or one that does not read back)."""
+    if not data:
+        return None
+    try:
+        products, problems, bases, versions = pickle.loads(data)  # noqa: S301 - our own cache (engine.cache)
+        built = {product_id: tuple(replace(product, code=GeneratedCode(product, marshal.loads(code), K, AT, info,
+                                                                       source))
+                                   for product, code, K, AT, info, source in chain)
+                 for product_id, chain in products.items()}
+    except Exception:                   # noqa: BLE001 - an entry of another build, or damaged: build again
+        return None
+    return Loaded(products=built, problems=problems, bases=bases, data=versions)
+
+
+def _built(files: list[str], read: Callable[[str], str], problems: list[Problem], where: str,
+           beside: bool) -> Loaded:
+    _use_grammar_cache()
     versions: dict[str, list[_Version]] = {}
     failed: dict[str, str] = {}          # product id -> a file of it that did not load (YAML, schema)
     for file in files:
@@ -172,6 +256,7 @@ def _read(file: str, problems: list[Problem], wanted: str | None = None,
                                 f"(id, name, version, ...), not {type(data).__name__ if data is not None else 'empty'}",
                                 source_line=document.line_text(1)))
         return None
+    from . import schema
     found = schema.check(data, document, patch="extends" in data)
     problems.extend(found)
     if found:
@@ -259,6 +344,9 @@ def _resolve(version: _Version, versions: dict[str, list[_Version]], failed: dic
     is not checked (one problem, at its `extends`), so that the base's problems are reported once,
     at the base's lines, never again through every product that extends it.
     """
+    from ..dsl.errors import suggest
+    from . import schema
+    from .build import Builder
     if version.done:
         return
     data = version.data

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
-Condition = Callable[..., Any]          # a field's required_when or present_when: f(V, D, T, cur)
+Condition = Any                          # a field's required_when or present_when: a `dsl.compiler.Compiled`
+                                         # (`.function(V, D, T, cur)`)
 Position = tuple                          # (file, line, column) in a product file
 
 

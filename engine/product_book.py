@@ -11,7 +11,7 @@ from datetime import date
 from decimal import localcontext
 from typing import Any, Iterable
 
-from ..dsl.checker import suggest
+from ..dsl.errors import suggest
 from ..dsl.runtime import CONTEXT
 
 from . import errors as E

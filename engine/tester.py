@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Callable, Iterable
 
 from .. import schemas
-from ..dsl.checker import suggest
+from ..dsl.errors import suggest
 
 from . import errors as E
 from . import schema as product_schema

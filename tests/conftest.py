@@ -10,11 +10,23 @@ A builder returns a fresh, valid claim; keyword arguments override fields by dot
 """
 from __future__ import annotations
 
+import atexit
 import copy
 import json
+import os
 import pathlib
+import shutil
+import tempfile
 
 import pytest
+
+# The tests keep the engine's cache (engine.cache: parser tables, compiled products) in a folder
+# of their own, made new for each run: never the user's, and every run starts cold (the first load
+# of a set of files builds it, the next ones read it back; tests/engine/test_cache.py checks both
+# give the same products).
+if "POLICYCONF_CACHE_DIR" not in os.environ:
+    os.environ["POLICYCONF_CACHE_DIR"] = tempfile.mkdtemp(prefix="policyconf-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["POLICYCONF_CACHE_DIR"], True)
 
 from policyconf import load_products
 
