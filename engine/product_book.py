@@ -32,11 +32,13 @@ class ProductBook:
                           for pid, chain in products.items()}
         self.warnings = tuple(warnings)
         self.audit = audit            # an engine.audit.AuditLog: one record per decision, or None
+        self._single = _single_versions(self._products)
 
     def with_audit(self, audit) -> "ProductBook":
         """The same products, writing every decision to `audit` (an `engine.audit.AuditLog`)."""
         book = ProductBook.__new__(ProductBook)
         book._products, book.warnings, book.audit = self._products, self.warnings, audit
+        book._single = self._single
         return book
 
     @property
@@ -65,8 +67,24 @@ class ProductBook:
         claim_id = claim_id_of(claim)
         product = None
         try:
-            product = self._select(claim)
-            values, currency = product.validator.validate(claim)
+            single = self._single.get(claim.get("product")) if type(claim) is dict else None
+            if single is None:
+                product = self._select(claim)
+                values, currency = product.validator.validate(claim)
+            else:
+                # One version, its date field without a default: the version is known, and the date
+                # is checked against it once validated (what `_select` would have found, in the
+                # same order: a claim that fails validation gets `_select`'s error, if any, first).
+                product, path = single
+                try:
+                    values, currency = product.validator.validate(claim)
+                except ClaimError:
+                    self._select(claim)
+                    raise
+                day = values[path] if path is not None else None
+                if day is not None and (day < product.effective_from
+                                        or (product.effective_until and day > product.effective_until)):
+                    self._select(claim)
             with localcontext(CONTEXT):         # the language's own, whatever the caller's
                 decision = product.code.decide(values, currency or product.currency, claim_id)
             if hits is not None:
@@ -112,6 +130,20 @@ class ProductBook:
             raise ClaimError(E.CLAIM_NO_VERSION, f"no version of {product_id} is in effect on {day} "
                              f"(version {version.version} ended {version.effective_until})", path)
         return version
+
+
+def _single_versions(products: dict[str, tuple[Product, ...]]) -> dict[str, tuple[Product, str | None]]:
+    """The products with one version whose version date has no default: (version, its date field)."""
+    single = {}
+    for product_id, chain in products.items():
+        if len(chain) != 1:
+            continue
+        product = chain[0]
+        path = product.version_date
+        spec = next((spec for spec in product.fields if spec.path == path), None) if path is not None else None
+        if path is None or (spec is not None and spec.type == "date" and not spec.has_default):
+            single[product_id] = (product, path)
+    return single
 
 
 def _at(claim: dict, path: str):

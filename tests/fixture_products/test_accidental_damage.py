@@ -177,6 +177,16 @@ def test_policy_bought_before_the_first_version_is_invalid_input(book, ad_claim)
     assert claim_error(book, claim).code == "claim.no-product-version"
 
 
+def test_no_version_comes_before_any_other_error_of_the_claim(book, ad_claim):
+    """A one-version product checks the date after validating (its fast path): the error is
+    still the version's when the claim has another error too, as when the version is chosen first."""
+    claim = ad_claim(**{"policy.purchased": "2023-12-31", "policy.start": "2023-12-31",
+                        "item.purchased": "2023-12-30", "policy.holder.age": "34"})
+    assert claim_error(book, claim).code == "claim.no-product-version"
+    claim = ad_claim(**{"policy.purchased": "2023-12-31x"})
+    assert (claim_error(book, claim).code, claim_error(book, claim).path) == ("claim.invalid-date", "policy.purchased")
+
+
 # -- worked examples (examples.md #1 and #2) --------------------------------------------------
 
 def test_worked_example_1_repair(book, ad_claim):
