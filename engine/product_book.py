@@ -8,7 +8,8 @@ raises for bad input.
 from __future__ import annotations
 
 from datetime import date
-from decimal import localcontext
+import threading
+from decimal import getcontext, setcontext
 from typing import Any, Iterable
 
 from ..dsl.errors import suggest
@@ -85,8 +86,12 @@ class ProductBook:
                 if day is not None and (day < product.effective_from
                                         or (product.effective_until and day > product.effective_until)):
                     self._select(claim)
-            with localcontext(CONTEXT):         # the language's own, whatever the caller's
+            saved = getcontext()               # the language's own context, whatever the caller's:
+            setcontext(_context())             # a copy per thread (cheaper than `localcontext`)
+            try:
                 decision = product.code.decide(values, currency or product.currency, claim_id)
+            finally:
+                setcontext(saved)
             if hits is not None:
                 hits.update(trace_hits(decision, values))
         except ClaimError as error:
@@ -130,6 +135,19 @@ class ProductBook:
             raise ClaimError(E.CLAIM_NO_VERSION, f"no version of {product_id} is in effect on {day} "
                              f"(version {version.version} ended {version.effective_until})", path)
         return version
+
+
+_THREAD = threading.local()
+
+
+def _context():
+    """This thread's copy of the language's decimal context (`dsl.runtime.CONTEXT`): made once per
+    thread, never shared, so that one thread's flags are never another's."""
+    try:
+        return _THREAD.context
+    except AttributeError:
+        _THREAD.context = CONTEXT.copy()
+        return _THREAD.context
 
 
 def _single_versions(products: dict[str, tuple[Product, ...]]) -> dict[str, tuple[Product, str | None]]:
