@@ -6,6 +6,9 @@ batch workers (JSON lines) and the HTTP service (bodies). What it guarantees, fo
 
 * numbers with a fraction are `Decimal`, never float; integers of more than 4,000 digits are
   refused before Python parses them;
+* read fast (msgspec, in C) where a cheap exact check vouches for the result, and otherwise by
+  the exact reader (`json` with our hooks), whose value or error is then the answer: see
+  `fast_json` for why the two always agree;
 * NaN and infinities, duplicate keys, and lone surrogates (`"\\ud800"`: valid JSON syntax, but no
   character, so nothing could write it back out) are unreadable input, not values;
 * a JSON lines source is read line by line: a bad line is that line's error, named by its
@@ -26,6 +29,8 @@ import json
 import re
 from decimal import Decimal
 from typing import Any, Iterator
+
+import msgspec
 
 from . import errors as E
 from .product_book import ProductBook, claim_id_of
@@ -115,6 +120,68 @@ def _shown(path: str) -> str:
     return path if len(path) <= _MAX_SHOWN_PATH else path[:_MAX_SHOWN_PATH] + "..."
 
 
+# -- the fast path --------------------------------------------------------------------------------
+_DECODE = msgspec.json.Decoder(float_hook=Decimal).decode      # a fraction or exponent: Decimal(its text)
+_ENCODE = msgspec.json.Encoder().encode
+_COUNTED = bytes(range(256)).translate(None, b":{[\\")       # delete every byte but : { [ and backslash
+_UNSURE_ESCAPE = re.compile(rb"\\u(?:[dD][89a-fA-F]|003[aA])")  # a surrogate, or a colon written \u003a
+_LONG_DIGITS = re.compile(rb"[0-9]{%d}" % _MAX_DIGITS)
+_FAST_NESTING = 200             # opening brackets a line may hold for the fast path (see fast_json)
+UNSURE = object()               # what fast_json gives when it cannot vouch for a text
+
+
+def fast_json(data: bytes | str) -> Any:
+    """The value of JSON `data` exactly as `parse_json` gives it, or `UNSURE` when the fast reader
+    cannot vouch for it (then `parse_json`'s exact reader decides: the value, or the error).
+
+    msgspec reads JSON in C, numbers with a fraction or an exponent as `Decimal` of their text,
+    and refuses NaN, infinities, control characters, bad escapes and lone surrogates as the exact
+    reader does. Where the two could differ, this looks first, cheaply, and hands over:
+
+    * duplicate keys, which msgspec keeps the last of: the value is written back out (msgspec, in
+      C) and its colons counted. In the text, every key has one colon after it and the others are
+      characters of strings; written back, the same, for the keys and strings that were kept (a
+      colon is always written as itself). Unless the text spells a colon `\\u003a`, every colon of
+      a kept string was one in the text, so the counts are equal exactly when no key was dropped:
+      a dropped duplicate takes its colon (and its value's) with it. A text spelling `\\u003a` goes
+      to the exact reader;
+    * not UTF-8: bytes that are not ASCII are decoded first (str: encoded, which a lone surrogate
+      fails);
+    * a `\\u` escape of a surrogate: to the exact reader (it names where it is, or keeps it);
+    * a run of 4,000 digits (an integer the exact reader may refuse by its length);
+    * nesting: the exact reader's limit is Python's recursion limit less the caller's depth,
+      msgspec's its own; a text of more than 200 opening brackets goes to the exact reader (one of
+      fewer nests less deep than either limit, for any caller less than 700 frames deep).
+    """
+    if type(data) is str:
+        try:
+            data = data.encode("utf-8")
+        except UnicodeEncodeError:
+            return UNSURE
+    elif not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return UNSURE
+    kept = data.translate(None, _COUNTED)
+    colons = kept.count(b":")
+    escapes = kept.count(b"\\")
+    if len(kept) - colons - escapes > _FAST_NESTING:
+        return UNSURE
+    if escapes and _UNSURE_ESCAPE.search(data):
+        return UNSURE
+    if len(data) >= _MAX_DIGITS and _LONG_DIGITS.search(data):
+        return UNSURE
+    try:
+        value = _DECODE(data)
+        again = _ENCODE(value)
+    except (msgspec.MsgspecError, ValueError, TypeError, OverflowError, RecursionError):
+        return UNSURE
+    if again != data and again.count(b":") != colons:
+        return UNSURE
+    return value
+
+
 def parse_json(text: str, *, lone_surrogates: bool = False) -> Any:
     """JSON with exact decimals: numbers with a fraction become Decimal, never float.
 
@@ -124,7 +191,17 @@ def parse_json(text: str, *, lone_surrogates: bool = False) -> Any:
     when the text has a `\\u` escape in the surrogate range (or a surrogate itself).
     `lone_surrogates=True` leaves them in (a document of many claims, whose reader refuses each
     claim holding one with `lone_surrogate`, and decides the others).
+
+    `fast_json` reads it first; the exact reader only what that cannot vouch for.
     """
+    value = fast_json(text)
+    if value is not UNSURE:
+        return value
+    return exact_json(text, lone_surrogates=lone_surrogates)
+
+
+def exact_json(text: str, *, lone_surrogates: bool = False) -> Any:
+    """`parse_json` without the fast path: `json.loads` with our hooks (what the fast path is checked against)."""
     value = json.loads(text, parse_float=Decimal, parse_int=_integer, parse_constant=_reject_constant,
                        object_pairs_hook=_no_duplicates)
     if not lone_surrogates and may_hold_surrogates(text):
@@ -281,6 +358,16 @@ def jsonl_line(line: str, where: str, number: int) -> ClaimInput | None:
     return ClaimInput(value)
 
 
+def jsonl_bytes(raw: bytes | None, where: str, number: int) -> ClaimInput | None:
+    """`jsonl_line` of a line as its bytes (None: a line of more than MAX_LINE_BYTES, not read):
+    the same claim or error, read without decoding it first when `fast_json` vouches for it."""
+    if raw is not None:
+        value = fast_json(raw)
+        if type(value) is dict:
+            return ClaimInput(value)
+    return jsonl_line(_TOO_LONG if raw is None else _decode_line(raw, number), where, number)
+
+
 def _decode_line(raw: bytes, number: int) -> str:
     """A line's bytes as text; a line that is not UTF-8 is marked, for `jsonl_line` to report."""
     try:
@@ -411,5 +498,6 @@ def decide_claim(book: ProductBook, claim: Any, where: str | None = None) -> dic
         return ClaimError(E.CLAIM_UNREADABLE, message, None, claim_id_of(claim)).to_dict()
 
 
-__all__ = ["MAX_CLAIM_BYTES", "ClaimFileError", "ClaimInput", "lone_surrogate", "may_hold_surrogates", "StdinReader", "claim_file_kind", "decide_claim",
-           "jsonl_line", "parse_json", "read_claims", "read_jsonl_file"]
+__all__ = ["MAX_CLAIM_BYTES", "UNSURE", "ClaimFileError", "ClaimInput", "lone_surrogate", "may_hold_surrogates",
+           "StdinReader", "claim_file_kind", "decide_claim", "exact_json", "fast_json", "jsonl_bytes", "jsonl_line",
+           "parse_json", "read_claims", "read_jsonl_file"]
