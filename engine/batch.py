@@ -30,8 +30,8 @@ from . import errors as E
 from .audit import AuditLog, record_line
 from .errors import ClaimError
 from .product_book import ProductBook
-from .claim_reader import decide_claim, jsonl_line
-from .decision import OUTCOMES
+from .claim_reader import evaluate_claim, jsonl_line
+from .decision import OUTCOMES, Decision
 
 CHUNK = 1000                      # lines a worker decides at a time
 IN_FLIGHT_PER_WORKER = 4          # chunks queued per worker: bounds memory, keeps workers busy
@@ -47,8 +47,14 @@ class Summary:
     retried: int = 0                                    # lines decided again after a worker died
     lost: list = field(default_factory=list)            # (where, line number) of the lines lost with a worker
 
-    def add(self, result: dict) -> None:
+    def add(self, result) -> None:
+        """Count a decision document or error object, or a `Decision`."""
         self.claims += 1
+        if type(result) is Decision:
+            self.outcomes[result.outcome] += 1
+            currency = result.payout.currency
+            self.payout[currency] = self.payout.get(currency, Decimal(0)) + result.payout.amount
+            return
         if "error" in result:
             self.errors += 1
             return
@@ -119,6 +125,8 @@ def decide_lines(book: ProductBook, render: Callable[[dict], str], chunk: list,
 
     Returns the rendered output, the counts, and the decision log's lines for the chunk (the
     records are made where the claims are decided and written by the parent, in order).
+    `render` is given each claim's `Decision` (its trace rendered) or error object: a decision
+    is written without its document dict being built (`Decision.to_json`).
     """
     summary = Summary()
     out = []
@@ -135,7 +143,7 @@ def decide_lines(book: ProductBook, render: Callable[[dict], str], chunk: list,
             if audit is not None:
                 records.append(collector.record(line.rstrip("\r\n"), item.error))
         else:
-            result = decide_claim(book, item.claim, f"{where}:{number}")
+            result = evaluate_claim(book, item.claim, where, number)
         summary.add(result)
         out.append(render(result))
     log = "".join(record_line(record) for record in records)

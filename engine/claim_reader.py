@@ -494,10 +494,28 @@ def decide_claim(book: ProductBook, claim: Any, where: str | None = None) -> dic
     try:
         return book.decide(claim)
     except RecursionError:
-        message = f"{where}: claim nested too deeply" if where else "claim nested too deeply"
-        return ClaimError(E.CLAIM_UNREADABLE, message, None, claim_id_of(claim)).to_dict()
+        return _too_deep(claim, where)
+
+
+def evaluate_claim(book: ProductBook, claim: Any, where: str | None = None, number: int | None = None):
+    """`decide_claim`, the decision kept a `Decision` (its trace rendered, so that writing it cannot
+    fail): what the batch writes directly (`Decision.to_json`). The error object for bad input.
+    `number`, when given, is the line of `where` (the message's `where:number` is made only if needed)."""
+    try:
+        decision = book.evaluate(claim)
+        decision.trace
+        return decision
+    except ClaimError as error:
+        return error.to_dict()
+    except RecursionError:
+        return _too_deep(claim, where if number is None else f"{where}:{number}")
+
+
+def _too_deep(claim: Any, where: str | None) -> dict:
+    message = f"{where}: claim nested too deeply" if where else "claim nested too deeply"
+    return ClaimError(E.CLAIM_UNREADABLE, message, None, claim_id_of(claim)).to_dict()
 
 
 __all__ = ["MAX_CLAIM_BYTES", "UNSURE", "ClaimFileError", "ClaimInput", "lone_surrogate", "may_hold_surrogates",
-           "StdinReader", "claim_file_kind", "decide_claim", "exact_json", "fast_json", "jsonl_bytes", "jsonl_line",
+           "StdinReader", "claim_file_kind", "decide_claim", "evaluate_claim", "exact_json", "fast_json", "jsonl_bytes", "jsonl_line",
            "parse_json", "read_claims", "read_jsonl_file"]

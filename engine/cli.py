@@ -19,6 +19,7 @@ from typing import TextIO
 from .. import __version__
 from . import batch
 from .audit import AuditLog
+from .decision import Decision
 from .loader import TEST_SUFFIXES, load
 from .product_book import ProductBook, load_products
 from .claim_reader import (ClaimFileError, StdinReader, claim_file_kind, decide_claim, jsonl_line, read_claims,
@@ -85,12 +86,15 @@ def _render(fmt: str):
     return None
 
 
-def _jsonl_out(result: dict) -> str:
+def _jsonl_out(result) -> str:
+    """A decision document or error object, or a `Decision` (written directly, the same bytes)."""
+    if type(result) is Decision:
+        return result.to_json() + "\n"
     return dumps(result) + "\n"
 
 
-def _text_out(result: dict) -> str:
-    return render_text(result) + "\n"
+def _text_out(result) -> str:
+    return render_text(result.to_dict() if type(result) is Decision else result) + "\n"
 
 
 def _jsonl_source(path: str, stdin: StdinReader):

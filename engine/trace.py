@@ -9,6 +9,8 @@ and personal data never: a personal field, or a value computed from one, shows a
 """
 from __future__ import annotations
 
+from decimal import Decimal
+from functools import lru_cache
 
 from ..dsl.runtime import Selected, Selection, Used
 from ..dsl.values import BandSchedule, Money
@@ -19,6 +21,11 @@ PERSONAL = "<personal data>"
 def render(step) -> str:
     """One recorded step, as text."""
     kind = type(step)
+    if kind is tuple:
+        write = step[0]
+        if write is definition_step:                # the most frequent step: no arguments tuple made
+            return definition_step(*step[1:]) if len(step) != 5 else _definition(step[1], step[2], step[3], step[4])
+        return write(*step[1:])
     if kind is Used:
         return _used(*step)
     if kind is Selected:
@@ -28,6 +35,8 @@ def render(step) -> str:
 
 def amount_text(value, cur: str | None) -> str:
     """An amount in the claim's currency: a `Money`, or the plain `Decimal` of a generated function."""
+    if type(value) is Decimal:
+        return f"{value} {cur}" if cur else str(value)
     if isinstance(value, Money):
         currency = value.currency or cur
         return f"{value.amount} {currency}" if currency else f"{value.amount}"
@@ -35,6 +44,27 @@ def amount_text(value, cur: str | None) -> str:
 
 
 def show(value, cur: str | None = None) -> str:
+    kind = type(value)
+    if kind is int or kind is Decimal:              # the most frequent values first, by their exact type
+        return str(value)
+    if kind is str:
+        return value
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is frozenset:
+        return _set_text(value)
+    return _show(value, cur)
+
+
+@lru_cache(maxsize=1024)
+def _set_text(value: frozenset) -> str:
+    """A set of codes (most are the product's own constants, shown in every claim's trace), written once."""
+    if len(value) > 8:
+        return f"[{len(value)} values]"
+    return "[" + ", ".join(sorted(str(v) for v in value)) + "]"
+
+
+def _show(value, cur: str | None) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Money):
@@ -60,6 +90,20 @@ def definition_step(name, value, cur=None, money=False) -> str:
     """`name = value`; `money`: the value is the plain amount of a generated function."""
     if money and value is not PERSONAL:
         return f"{name} = {amount_text(value, cur)}"
+    return f"{name} = {show(value, cur)}"
+
+
+def _definition(name, value, cur, money) -> str:
+    """`definition_step`, its commonest cases inline (what `render` calls)."""
+    if money:
+        if value is not PERSONAL:
+            return f"{name} = {amount_text(value, cur)}"
+        return f"{name} = {PERSONAL}"
+    kind = type(value)
+    if kind is int or kind is Decimal:
+        return f"{name} = {value}"
+    if kind is str:
+        return f"{name} = {value}"
     return f"{name} = {show(value, cur)}"
 
 

@@ -28,7 +28,7 @@ def error_of(item) -> tuple[str, str]:
 
 def test_the_public_surface():
     assert set(claim_reader.__all__) == {"MAX_CLAIM_BYTES", "UNSURE", "ClaimFileError", "ClaimInput", "StdinReader",
-                                         "claim_file_kind", "decide_claim", "exact_json", "fast_json", "jsonl_bytes",
+                                         "claim_file_kind", "decide_claim", "evaluate_claim", "exact_json", "fast_json", "jsonl_bytes",
                                          "jsonl_line", "lone_surrogate", "may_hold_surrogates", "parse_json",
                                          "read_claims", "read_jsonl_file"}
 
