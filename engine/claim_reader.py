@@ -43,6 +43,7 @@ _SKIP_PIECE = 1024 * 1024               # a line over the limit is read past in 
 _MAX_DIGITS = 4000                      # an integer longer than this is refused, unparsed
 _BAD_UTF8 = "\x00not-utf8:"             # marks a line that was not UTF-8; the column follows
 _TOO_LONG = "\x00too-long"              # marks a line of more than MAX_LINE_BYTES, not read
+RANGE_BYTES = 512 * 1024                # a byte range of a .jsonl file, as a batch worker reads it
 
 
 class ClaimFileError(Exception):
@@ -419,6 +420,69 @@ def read_jsonl_file(path: str) -> Iterator[tuple[str, int, str]]:
             yield path, number, _TOO_LONG if raw is None else _decode_line(raw, number)
 
 
+# -- byte ranges of a .jsonl file, for batch workers that read their own --------------------------
+def jsonl_ranges(path: str, size: int = RANGE_BYTES) -> Iterator[tuple[str, int, int, int]]:
+    """(path, start, end, number of its first line) for consecutive byte ranges of a file, each of
+    about `size` bytes and ending just after a newline (the last: at the end of the file).
+
+    The file is read a block of `size` at a time, never more: a line longer than a block (one
+    over MAX_LINE_BYTES, say) makes a longer range, which `read_jsonl_range` reads line by line."""
+    try:
+        handle = open(path, "rb")
+    except OSError as error:
+        raise ClaimFileError(f"{path}: {error.strerror}") from None
+    with handle:
+        start = at = 0
+        number = 1
+        while True:
+            block = handle.read(size)
+            if not block:
+                if at > start:
+                    yield path, start, at, number
+                return
+            cut = block.rfind(b"\n")
+            if cut >= 0:
+                yield path, start, at + cut + 1, number
+                number += block.count(b"\n")
+                start = at + cut + 1
+            at += len(block)
+
+
+def read_jsonl_range(path: str, start: int, end: int, first: int) -> list[tuple[str, int, str]]:
+    """The (where, line number, text) lines of a byte range of a file, as `read_jsonl_file` gives
+    them (their newline left out): decoded as UTF-8 (a line that is not is marked as that line's error, a BOM dropped at
+    the start of the file), and a line over MAX_LINE_BYTES marked as too long, never held whole."""
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        if end - start <= 4 * RANGE_BYTES:
+            pieces = handle.read(end - start).split(b"\n")
+            if pieces[-1] == b"":
+                pieces.pop()                # the range ends with a newline (not a blank last line)
+            return [(path, number, _TOO_LONG if len(raw) > MAX_LINE_BYTES else _decode_line(raw, number))
+                    for number, raw in enumerate(pieces, first)]
+        lines = []                          # a line longer than a few ranges: read a line at a time
+        for number, raw in enumerate(_bounded_lines(_Bounded(handle, end - start)), first):
+            lines.append((path, number, _TOO_LONG if raw is None else _decode_line(raw.removesuffix(b"\n"), number)))
+        return lines
+
+
+class _Bounded:
+    """`readline(limit)` of a file, stopping at `left` bytes from where it stands."""
+    __slots__ = ("handle", "left")
+
+    def __init__(self, handle, left: int):
+        self.handle = handle
+        self.left = left
+
+    def readline(self, limit: int) -> bytes:
+        if self.left <= 0:
+            return b""
+        raw = self.handle.readline(min(limit, self.left))
+        self.left -= len(raw)
+        return raw
+
+
+
 class StdinReader:
     """Standard input, read as bytes where it can be: each line is decoded as UTF-8 on its own,
     so that a bad byte is that line's error (not a crash, not a made-up character), and a BOM
@@ -517,5 +581,5 @@ def _too_deep(claim: Any, where: str | None) -> dict:
 
 
 __all__ = ["MAX_CLAIM_BYTES", "UNSURE", "ClaimFileError", "ClaimInput", "lone_surrogate", "may_hold_surrogates",
-           "StdinReader", "claim_file_kind", "decide_claim", "evaluate_claim", "exact_json", "fast_json", "jsonl_bytes", "jsonl_line",
-           "parse_json", "read_claims", "read_jsonl_file"]
+           "StdinReader", "claim_file_kind", "decide_claim", "evaluate_claim", "exact_json", "fast_json", "jsonl_bytes",
+           "jsonl_line", "jsonl_ranges", "parse_json", "read_claims", "read_jsonl_file", "read_jsonl_range"]

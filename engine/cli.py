@@ -22,8 +22,7 @@ from .audit import AuditLog
 from .decision import Decision
 from .loader import TEST_SUFFIXES, load
 from .product_book import ProductBook, load_products
-from .claim_reader import (ClaimFileError, StdinReader, claim_file_kind, decide_claim, jsonl_line, read_claims,
-                           read_jsonl_file)
+from .claim_reader import ClaimFileError, StdinReader, claim_file_kind, decide_claim, jsonl_line, read_claims
 from . import errors as E
 from .errors import ProductError
 from .jsonio import dumps
@@ -95,11 +94,6 @@ def _jsonl_out(result) -> str:
 
 def _text_out(result) -> str:
     return render_text(result.to_dict() if type(result) is Decision else result) + "\n"
-
-
-def _jsonl_source(path: str, stdin: StdinReader):
-    """(where, line number, text) for each line of a .jsonl file, or of JSON lines on stdin."""
-    return stdin.lines() if path == "-" else read_jsonl_file(path)
 
 
 def _load_book(directory: str, stderr: TextIO) -> ProductBook | None:
@@ -203,13 +197,14 @@ def _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, st
         for path in args.claims:
             stdin_lines = path == "-" and stdin.is_jsonl()
             if render is not None and (_is_batch(path) or stdin_lines):
-                lines = _jsonl_source(path, stdin)
-                offset = done_bytes
-                counter = _ByteCounter(lines)
-                part = batch.run(book, counter, render, stdout.write, jobs, progress,
-                                 position=lambda: offset + counter.bytes, audit=audit,
-                                 write_log=log_file.write if log_file is not None else None)
-                done_bytes += counter.bytes
+                write_log = log_file.write if log_file is not None else None
+                if stdin_lines:
+                    part = batch.run(book, stdin.lines(), render, stdout.write, jobs, progress, done_bytes,
+                                     audit, write_log)
+                else:                   # each worker reads its own byte ranges of the file
+                    part = batch.run_file(book, path, render, stdout.write, jobs, progress, done_bytes, audit,
+                                          write_log)
+                done_bytes += part.bytes
                 summary.merge(part)
                 continue
             if stdin_lines:
@@ -265,19 +260,6 @@ def _line_ranges(lines: list[tuple[str, int]]) -> str:
         text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
         parts.append(f"{where} line{'s' if len(numbers) > 1 else ''} {text}")
     return "; ".join(parts)
-
-
-class _ByteCounter:
-    """Counts the bytes of the lines that pass, for the progress bar's ETA."""
-
-    def __init__(self, lines):
-        self.lines = lines
-        self.bytes = 0
-
-    def __iter__(self):
-        for where, number, line in self.lines:
-            self.bytes += len(line)
-            yield where, number, line
 
 
 def _is_batch(path: str) -> bool:
