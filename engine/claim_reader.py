@@ -1,5 +1,5 @@
-"""Reading claims: JSON, YAML and JSON lines in, one `ClaimInput` (a claim, or why it could not be
-read) out per claim; and the decision or error object each one gets.
+"""Reading claims: JSON, YAML, JSON lines and Parquet books in, one `ClaimInput` (a claim, or why it
+could not be read) out per claim; and the decision or error object each one gets.
 
 The library's one reader, shared by every face: the command line (files, standard input), the
 batch workers (JSON lines) and the HTTP service (bodies). What it guarantees, for every source:
@@ -253,10 +253,12 @@ def _documents(value) -> Iterator[ClaimInput]:
 
 
 def claim_file_kind(path: str) -> str | None:
-    """"json", "jsonl" or "yaml" by the file's name; None for a name that is not a claim file."""
+    """"json", "jsonl", "parquet" or "yaml" by the file's name; None for a name that is not a claim file."""
     lower = path.lower()
     if lower.endswith(".jsonl"):
         return "jsonl"
+    if lower.endswith(".parquet"):
+        return "parquet"
     if lower.endswith((".yaml", ".yml")):
         return "yaml"
     return "json" if lower.endswith(".json") else None
@@ -274,12 +276,15 @@ def read_claims(path: str, stdin: "StdinReader | None" = None) -> Iterator[Claim
         return
     kind = claim_file_kind(path)
     if kind is None:
-        raise ClaimFileError(f"{path}: not a claim file (expected .json, .jsonl, .yaml or -)")
+        raise ClaimFileError(f"{path}: not a claim file (expected .json, .jsonl, .parquet, .yaml or -)")
     if kind == "jsonl":
         for where, number, line in read_jsonl_file(path):
             item = jsonl_line(line, where, number)
             if item is not None:
                 yield item
+        return
+    if kind == "parquet":
+        yield from _parquet_claims(path)
         return
     try:
         with open(path, "rb") as handle:
@@ -295,6 +300,20 @@ def read_claims(path: str, stdin: "StdinReader | None" = None) -> Iterator[Claim
         yield _unreadable_at(error)
         return
     yield from _read_text(text, path, kind)
+
+
+def _parquet_claims(path: str) -> Iterator[ClaimInput]:
+    """The claims of a Parquet book, a record batch at a time (`book_io`: a bad row is that row's
+    error, `book.parquet:row 7: ...`); a book that cannot be read at all is a `ClaimFileError`."""
+    try:
+        from . import book_io
+    except ImportError:
+        raise ClaimFileError(f"{path}: reading Parquet needs pyarrow: pip install 'policyconf[parquet]'") from None
+    try:
+        for _, item in book_io.read_claims(path):
+            yield item
+    except book_io.BookError as error:
+        raise ClaimFileError(str(error)) from None
 
 
 def _sniff(text: str) -> str:
