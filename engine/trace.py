@@ -53,7 +53,33 @@ def show(value, cur: str | None = None) -> str:
         return "true" if value else "false"
     if kind is frozenset:
         return _set_text(value)
+    if kind is dict:
+        return object_text(value, "", frozenset(), cur)
     return _show(value, cur)
+
+
+def object_text(value: dict, path: str, pii: frozenset, cur: str | None = None) -> str:
+    """A claim's object (`claim.replacement`) as the rest of the trace shows values, never as
+    Python writes a dict: `{brand: Audi, msrp: 405000.00 CNY, registered: true, note: null}`; money
+    as an amount and its currency (whether the claim wrote it as a string or a number), and a
+    personal field inside it (`path.key` in `pii`) as `<personal data>`."""
+    parts = []
+    for key, item in value.items():
+        at = f"{path}.{key}" if path else str(key)
+        if at in pii:
+            text = PERSONAL
+        elif type(item) is dict:
+            amount, currency = item.get("amount"), item.get("currency")
+            if len(item) == 2 and amount is not None and type(currency) is str and type(amount) is not dict:
+                text = f"{amount} {currency}"
+            else:
+                text = object_text(item, at, pii, cur)
+        elif item is None:
+            text = "null"
+        else:
+            text = show(item, cur)
+        parts.append(f"{key}: {text}")
+    return "{" + ", ".join(parts) + "}"
 
 
 @lru_cache(maxsize=1024)
@@ -115,7 +141,13 @@ def rule_step(what: str, rule, values: dict, definitions, pii: frozenset, cur=No
     shown = []
     for name in rule.reads:
         if name in values:
-            shown.append(f"{name} = {PERSONAL if name in pii else show(values[name], cur)}")
+            value = values[name]
+            if name in pii:
+                shown.append(f"{name} = {PERSONAL}")
+            elif type(value) is dict:
+                shown.append(f"{name} = {object_text(value, name, pii, cur)}")
+            else:
+                shown.append(f"{name} = {show(value, cur)}")
             continue
         value = definitions.value(name)
         if value is not ABSENT and not isinstance(value, (frozenset, tuple)):
@@ -247,4 +279,4 @@ def hits(decision, values: dict) -> set:
     return found
 
 
-__all__ = ["render", "show", "amount_text", "hits", "PERSONAL", "ABSENT", "Where"]
+__all__ = ["render", "show", "object_text", "amount_text", "hits", "PERSONAL", "ABSENT", "Where"]
