@@ -2,17 +2,19 @@
 
 A `.jsonl` file is cut into byte ranges of about 512 KiB (`claim_reader.jsonl_ranges`) that end at
 a line end (the parent reads it a block at a time and counts the lines before each range, at C
-speed: it never parses, decodes or sends a line), and each range is read and decided by a worker process of a pool, each
-holding the loaded products (inherited at fork). Standard input is read by the parent and sent
-to the workers in chunks of lines. At most a few ranges or chunks per worker are in flight, so
-memory stays flat whatever the size of the input, and results are written in input order. A bad
-line is an error object in its place, named by its line number; it never stops the batch.
+speed: it never parses, decodes or sends a line), and each range is read and decided by a worker
+process of a pool, each holding the loaded products (inherited at fork). Standard input is read
+by the parent and sent to the workers in chunks of lines. At most a few ranges or chunks per
+worker are in flight, so memory stays flat whatever the size of the input, and results are
+written in input order. A bad line is an error object in its place, named by its line number;
+it never stops the batch.
 
 A worker that dies (killed, out of memory) breaks the pool (`BrokenProcessPool`), never hangs
-it. The chunks that were in flight are decided again, each line on its own, in a fresh worker of
-their own, so that a claim that kills its worker every time loses only itself: a line whose
-worker dies again is lost, and gets a `batch.worker-lost` error object in its place. The rest of
-the input goes to a fresh pool. No line is skipped or written twice, and the order is kept.
+it. The chunks (or ranges: the parent then reads their lines) that were in flight are decided
+again, each line on its own, in a fresh worker of their own, so that a claim that kills its
+worker every time loses only itself: a line whose worker dies again is lost, and gets a
+`batch.worker-lost` error object in its place. The rest of the input goes to a fresh pool. No
+line is skipped or written twice, and the order is kept.
 """
 from __future__ import annotations
 
