@@ -73,6 +73,16 @@ def _no_duplicates(pairs):
     return result
 
 
+def _decimal(text: str) -> Decimal:
+    """A number with a fraction or an exponent, exactly; one whose exponent no Decimal can hold
+    (`1E999999999999999999999`) is refused in our words, not left to escape as InvalidOperation."""
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise ValueError(f"the number {shown} is out of range") from None
+
+
 def _integer(text: str) -> int:
     if len(text) > _MAX_DIGITS:
         raise ValueError(f"a number of {len(text):,} digits")
@@ -128,6 +138,7 @@ _COUNTED = bytes(range(256)).translate(None, b":{[\\")       # delete every byte
 _UNSURE_ESCAPE = re.compile(rb"\\u(?:[dD][89a-fA-F]|003[aA])")  # a surrogate, or a colon written \u003a
 _LONG_DIGITS = re.compile(rb"[0-9]{%d}" % _MAX_DIGITS)
 _FAST_NESTING = 200             # opening brackets a line may hold for the fast path (see fast_json)
+_FAST_BYTES = 256 * 1024        # a longer text goes to the exact reader (see fast_json)
 UNSURE = object()               # what fast_json gives when it cannot vouch for a text
 
 
@@ -152,8 +163,14 @@ def fast_json(data: bytes | str) -> Any:
     * a run of 4,000 digits (an integer the exact reader may refuse by its length);
     * nesting: the exact reader's limit is Python's recursion limit less the caller's depth,
       msgspec's its own; a text of more than 200 opening brackets goes to the exact reader (one of
-      fewer nests less deep than either limit, for any caller less than 700 frames deep).
+      fewer nests less deep than either limit, for any caller less than 700 frames deep);
+    * memory: the check holds the text's bytes and the value written back beside the value, two
+      copies the exact reader does not make; a text of more than 256 KiB (a claim is a few KiB)
+      goes to the exact reader, so that what the HTTP service counts before parsing a body
+      (`serve.BodyCost`) still bounds what parsing it takes.
     """
+    if len(data) > _FAST_BYTES:
+        return UNSURE
     if type(data) is str:
         try:
             data = data.encode("utf-8")
@@ -176,7 +193,7 @@ def fast_json(data: bytes | str) -> Any:
     try:
         value = _DECODE(data)
         again = _ENCODE(value)
-    except (msgspec.MsgspecError, ValueError, TypeError, OverflowError, RecursionError):
+    except (msgspec.MsgspecError, ValueError, TypeError, ArithmeticError, RecursionError):
         return UNSURE
     if again != data and again.count(b":") != colons:
         return UNSURE
@@ -203,7 +220,7 @@ def parse_json(text: str, *, lone_surrogates: bool = False) -> Any:
 
 def exact_json(text: str, *, lone_surrogates: bool = False) -> Any:
     """`parse_json` without the fast path: `json.loads` with our hooks (what the fast path is checked against)."""
-    value = json.loads(text, parse_float=Decimal, parse_int=_integer, parse_constant=_reject_constant,
+    value = json.loads(text, parse_float=_decimal, parse_int=_integer, parse_constant=_reject_constant,
                        object_pairs_hook=_no_duplicates)
     if not lone_surrogates and may_hold_surrogates(text):
         error = _lone_surrogate(value, "")

@@ -46,6 +46,8 @@ def test_fractions_are_decimals_and_integers_stay_integers():
     ('{"a": -Infinity}', "-Infinity is not a number JSON allows"),
     ('{"a": 1, "a": 2}', "duplicate key 'a'"),
     ('{"a": ' + "9" * 4001 + "}", "a number of 4,001 digits"),
+    ('{"a": 1E999999999999999999999}', "the number 1E999999999999999999999 is out of range"),   # was InvalidOperation
+    ('{"a": 9.9999E' + "9" * 40 + "}", "the number 9.9999E" + "9" * 33 + "... is out of range"),
 ])
 def test_what_json_must_not_say_is_refused_in_our_words(text, message):
     with pytest.raises(ValueError) as raised:

@@ -129,10 +129,19 @@ def test_duplicate_keys_are_handed_to_the_exact_reader(text):
     '{"a": "\\ud800"}', '{"a": "\\udc00x"}', '{"\\ud800": 1}', '{"a": "\ud800"}', '{"a": 1}x', '{}\x0c',
     '[' * 100_000 + ']' * 100_000, '[' * 900 + ']' * 900, '{"a":' * 300 + '1' + '}' * 300,
     '{"a": ' + '9' * 4001 + '}', '{"a": -' + '9' * 4000 + '}', '{"a": ' + '9' * 5000 + '.5}',
+    '{"a": 1E999999999999999999999}', '[1e-999999999999999999999]',
 ])
 def test_what_the_exact_reader_refuses_is_refused_in_its_words(text):
     agree(text)
     assert outcome(parse_json, text) == outcome(exact_json, text)
+
+
+def test_a_text_over_256_kib_goes_to_the_exact_reader():
+    claim = (EXAMPLES / "ad-approved-repair.json").read_text(encoding="utf-8")
+    big = '{"claims": [' + ",".join([claim] * (256 * 1024 // len(claim) + 1)) + "]}"
+    assert fast_json(big) is UNSURE and fast_json(big.encode()) is UNSURE
+    assert same(parse_json(big), exact_json(big))
+    assert fast_json(claim) is not UNSURE
 
 
 def test_a_4000_digit_integer_and_deep_nesting_that_the_exact_reader_reads():
