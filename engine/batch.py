@@ -1,15 +1,20 @@
 """Batch evaluation for the command line: JSON lines in, decisions out, in order, on every core.
 
-Lines are read in chunks and decided by a pool of worker processes, each holding the loaded
-products (inherited at fork); at most a few chunks per worker are in flight, so memory stays
-flat whatever the size of the input, and results are written in input order. A bad line is an
-error object in its place; it never stops the batch.
+A `.jsonl` file is cut into byte ranges of about 512 KiB (`claim_reader.jsonl_ranges`) that end at
+a line end (the parent reads it a block at a time and counts the lines before each range, at C
+speed: it never parses, decodes or sends a line), and each range is read and decided by a worker
+process of a pool, each holding the loaded products (inherited at fork). Standard input is read
+by the parent and sent to the workers in chunks of lines. At most a few ranges or chunks per
+worker are in flight, so memory stays flat whatever the size of the input, and results are
+written in input order. A bad line is an error object in its place, named by its line number;
+it never stops the batch.
 
 A worker that dies (killed, out of memory) breaks the pool (`BrokenProcessPool`), never hangs
-it. The chunks that were in flight are decided again, each line on its own, in a fresh worker of
-their own, so that a claim that kills its worker every time loses only itself: a line whose
-worker dies again is lost, and gets a `batch.worker-lost` error object in its place. The rest of
-the input goes to a fresh pool. No line is skipped or written twice, and the order is kept.
+it. The chunks (or ranges: the parent then reads their lines) that were in flight are decided
+again, each line on its own, in a fresh worker of their own, so that a claim that kills its
+worker every time loses only itself: a line whose worker dies again is lost, and gets a
+`batch.worker-lost` error object in its place. The rest of the input goes to a fresh pool. No
+line is skipped or written twice, and the order is kept.
 """
 from __future__ import annotations
 
@@ -30,10 +35,10 @@ from . import errors as E
 from .audit import AuditLog, record_line
 from .errors import ClaimError
 from .product_book import ProductBook
-from .claim_reader import decide_claim, jsonl_line
-from .decision import OUTCOMES
+from .claim_reader import evaluate_claim, jsonl_line, read_jsonl_range, jsonl_ranges
+from .decision import OUTCOMES, Decision
 
-CHUNK = 1000                      # lines a worker decides at a time
+CHUNK = 1000                      # lines a worker decides at a time (standard input)
 IN_FLIGHT_PER_WORKER = 4          # chunks queued per worker: bounds memory, keeps workers busy
 
 
@@ -46,9 +51,16 @@ class Summary:
     payout: dict = field(default_factory=dict)          # currency -> Decimal total
     retried: int = 0                                    # lines decided again after a worker died
     lost: list = field(default_factory=list)            # (where, line number) of the lines lost with a worker
+    bytes: int = 0                                      # of the input read (for the progress line)
 
-    def add(self, result: dict) -> None:
+    def add(self, result) -> None:
+        """Count a decision document or error object, or a `Decision`."""
         self.claims += 1
+        if type(result) is Decision:
+            self.outcomes[result.outcome] += 1
+            currency = result.payout.currency
+            self.payout[currency] = self.payout.get(currency, Decimal(0)) + result.payout.amount
+            return
         if "error" in result:
             self.errors += 1
             return
@@ -65,6 +77,7 @@ class Summary:
             self.payout[currency] = self.payout.get(currency, Decimal(0)) + amount
         self.retried += other.retried
         self.lost.extend(other.lost)
+        self.bytes += other.bytes
 
     def text(self) -> str:
         outcomes = ", ".join(f"{self.outcomes[o]:,} {o}" for o in OUTCOMES if self.outcomes[o])
@@ -119,6 +132,8 @@ def decide_lines(book: ProductBook, render: Callable[[dict], str], chunk: list,
 
     Returns the rendered output, the counts, and the decision log's lines for the chunk (the
     records are made where the claims are decided and written by the parent, in order).
+    `render` is given each claim's `Decision` (its trace rendered) or error object: a decision
+    is written without its document dict being built (`Decision.to_json`).
     """
     summary = Summary()
     out = []
@@ -135,10 +150,11 @@ def decide_lines(book: ProductBook, render: Callable[[dict], str], chunk: list,
             if audit is not None:
                 records.append(collector.record(line.rstrip("\r\n"), item.error))
         else:
-            result = decide_claim(book, item.claim, f"{where}:{number}")
+            result = evaluate_claim(book, item.claim, where, number)
         summary.add(result)
         out.append(render(result))
     log = "".join(record_line(record) for record in records)
+    summary.bytes = sum(len(line) for _, _, line in chunk)
     return "".join(out), summary, log
 
 
@@ -156,8 +172,17 @@ def _lost_line(where: str, number: int, line: str, render: Callable[[dict], str]
     return render(error.to_dict()), summary, log
 
 
-def _worker(chunk: list) -> tuple[str, Summary, str]:
-    return decide_lines(_BOOK, _RENDER, chunk, _AUDIT)
+def _worker(task) -> tuple[str, Summary, str]:
+    """A chunk of lines, or a byte range of a file (read here), decided."""
+    if type(task) is list:
+        return decide_lines(_BOOK, _RENDER, task, _AUDIT)
+    return _decide_range(_BOOK, _RENDER, task, _AUDIT)
+
+
+def _decide_range(book: ProductBook, render, task: tuple, audit: AuditLog | None) -> tuple[str, Summary, str]:
+    output, summary, log = decide_lines(book, render, read_jsonl_range(*task), audit)
+    summary.bytes = task[2] - task[1]
+    return output, summary, log
 
 
 def _init_worker(book: ProductBook, render, audit, parent: int) -> None:
@@ -204,13 +229,25 @@ def chunks(lines: Iterable[tuple[str, int, str]], size: int = CHUNK) -> Iterator
 
 def run(book: ProductBook, lines: Iterable[tuple[str, int, str]], render: Callable[[dict], str],
         write: Callable[[str], None], jobs: int, progress: Progress | None = None,
-        position: Callable[[], int] | None = None, audit: AuditLog | None = None,
+        position: int = 0, audit: AuditLog | None = None,
         write_log: Callable[[str], None] | None = None) -> Summary:
     """Decide every line, in order; `jobs` worker processes (1: in this process).
 
     With `audit`, each decision's log record is made (with its key and clock) and handed, in
-    input order, to `write_log`.
+    input order, to `write_log`. `position`: the bytes read before these (for the progress line).
     """
+    return _run(book, chunks(lines), render, write, jobs, progress, position, audit, write_log)
+
+
+def run_file(book: ProductBook, path: str, render: Callable[[dict], str], write: Callable[[str], None],
+             jobs: int, progress: Progress | None = None, position: int = 0, audit: AuditLog | None = None,
+             write_log: Callable[[str], None] | None = None) -> Summary:
+    """`run` on the lines of a .jsonl file, each worker reading its own byte ranges of it
+    (`ClaimFileError` if it cannot be opened)."""
+    return _run(book, jsonl_ranges(path), render, write, jobs, progress, position, audit, write_log)
+
+
+def _run(book, source: Iterator, render, write, jobs, progress, position, audit, write_log) -> Summary:
     summary = Summary()
 
     def done(output: str, part: Summary, log: str = "") -> None:
@@ -219,23 +256,27 @@ def run(book: ProductBook, lines: Iterable[tuple[str, int, str]], render: Callab
             write_log(log)
         summary.merge(part)
         if progress is not None:
-            progress.update(summary.claims, position() if position else 0)
+            progress.update(summary.claims, position + summary.bytes)
 
-    source = chunks(lines)
+    def inline(task) -> tuple[str, Summary, str]:
+        if type(task) is list:
+            return decide_lines(book, render, task, audit)
+        return _decide_range(book, render, task, audit)
+
     if jobs <= 1:
-        for chunk in source:
-            done(*decide_lines(book, render, chunk, audit))
+        for task in source:
+            done(*inline(task))
         return summary
     first = next(source, None)
     if first is None:
         return summary
     second = next(source, None)
     if second is None:                         # one chunk: a pool would only cost its start-up
-        done(*decide_lines(book, render, first, audit))
+        done(*inline(first))
         return summary
     if "fork" not in multiprocessing.get_all_start_methods():      # compiled products do not pickle
-        for chunk in _chain([first, second], source):
-            done(*decide_lines(book, render, chunk, audit))
+        for task in _chain([first, second], source):
+            done(*inline(task))
         return summary
     _pooled(_chain([first, second], source), jobs, done, (book, render, audit))
     return summary
@@ -308,7 +349,7 @@ def _alone(chunk: list, done: Callable, initargs: tuple) -> None:
     decided: it decides them in order) is lost, and the lines after it go to another fresh
     worker: each line is decided again once."""
     _, render, audit = initargs
-    lines = deque(chunk)
+    lines = deque(chunk if type(chunk) is list else read_jsonl_range(*chunk))   # read, not decided, here
     while lines:
         broken = False
         with _pool(1, initargs) as pool:
@@ -347,4 +388,4 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-__all__ = ["Summary", "Progress", "run", "default_jobs", "decide_lines"]
+__all__ = ["Summary", "Progress", "run", "run_file", "default_jobs", "decide_lines"]

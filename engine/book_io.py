@@ -18,7 +18,9 @@ of two shapes:
 A row that cannot be read (JSON that is not, a null claim) is that row's `claim.unreadable`
 error, named `book.parquet:row 7` (rows counted from 1), and the next row is still read.
 
-**Decisions out.** `decision_record` turns a decision (a `Decision`, the decision document, or an
+**Decisions out.** `DecisionWriter` writes what `policyconf evaluate --output FILE.parquet`
+writes: the decision columns, the reasons' clauses, and each whole document as JSON text.
+`decision_record` turns a decision (a `Decision`, the decision document, or an
 error object) into one row of `DECISION_FIELDS`; `write_decisions` writes them as Parquet,
 amounts as `decimal(18, 2)` (or text, `amounts="string"`), reasons and missing documents as lists
 of their codes. An amount with more decimals than two (a currency with three) cannot be a
@@ -31,6 +33,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Iterable, Iterator
 
+import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -256,6 +259,65 @@ def write_decisions(path: str, results: Iterable[Any], amounts: str = "decimal",
     return count
 
 
-__all__ = ["BookError", "CLAIM_COLUMN", "DECISION_FIELDS", "AMOUNT_SCALE_ERROR", "batch_claims", "book_rows",
+# -- decisions out, from `policyconf evaluate --output FILE.parquet` -------------------------------------
+EVALUATE_FIELDS = DECISION_FIELDS + ("clauses", "decision")
+
+
+def evaluate_schema(amounts: str = "decimal") -> pa.Schema:
+    """`decision_schema`, and the clauses of the reasons (list<string>, in the reasons' order) and
+    the whole decision document as JSON text (trace included: what `--format jsonl` writes)."""
+    return pa.schema(list(decision_schema(amounts)) + [("clauses", pa.list_(pa.string())), ("decision", pa.string())])
+
+
+_read_document = msgspec.json.Decoder().decode         # our own documents: no duplicate key to look for
+
+
+class DecisionWriter:
+    """Decisions written to a Parquet file as they come, a record batch of `batch_rows` at a
+    time (memory stays flat): `write(text)` takes JSON lines of decision documents and error
+    objects (what `--format jsonl` writes), each one row of `evaluate_schema`; `close()` ends
+    the file (a file with no row still has the schema)."""
+
+    def __init__(self, path: str, amounts: str = "decimal", batch_rows: int = BATCH_ROWS):
+        self.amounts = amounts
+        self.schema = evaluate_schema(amounts)
+        self.batch_rows = batch_rows
+        self.records: list[tuple] = []
+        self.rows = 0
+        try:
+            self.writer = pq.ParquetWriter(path, self.schema)
+        except (OSError, pa.ArrowException) as error:
+            raise BookError(f"{path}: {getattr(error, 'strerror', None) or error}") from None
+
+    def write(self, text: str) -> None:
+        for line in text.split("\n"):            # not splitlines(): U+2028 may be in a string
+            if line:
+                self.add(_read_document(line), line)
+
+    def add(self, document: dict, text: str | None = None) -> None:
+        """One decision document or error object (`text`: its JSON, or it is written here)."""
+        if text is None:
+            from .jsonio import dumps
+            text = dumps(document)
+        clauses = None if "error" in document else [reason["clause"] for reason in document["reasons"]]
+        self.records.append(decision_record(document, self.amounts) + (clauses, text))
+        if len(self.records) >= self.batch_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.records:
+            columns = list(zip(*self.records))
+            self.writer.write_batch(pa.record_batch(
+                [pa.array(list(values), type=field.type) for values, field in zip(columns, self.schema)],
+                schema=self.schema))
+            self.rows += len(self.records)
+            self.records = []
+
+    def close(self) -> None:
+        self.flush()
+        self.writer.close()
+
+
+__all__ = ["BookError", "DecisionWriter", "EVALUATE_FIELDS", "evaluate_schema", "CLAIM_COLUMN", "DECISION_FIELDS", "AMOUNT_SCALE_ERROR", "batch_claims", "book_rows",
            "check_schema", "decision_record", "decision_schema", "open_book", "read_batches", "read_claims",
            "records_batch", "write_decisions"]

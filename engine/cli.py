@@ -1,7 +1,7 @@
 """The `policyconf` command: a thin layer over the library.
 
     policyconf validate [PATH...]                  check product files
-    policyconf evaluate [--products DIR] [--format text|json|jsonl] CLAIM...
+    policyconf evaluate [--products DIR] [--format text|json|jsonl | --output FILE.parquet|FILE.jsonl] CLAIM...
     policyconf test [PATH...] [--coverage] [--fail-under N] [-k PATTERN] [-x] [--update] [--format text|github]
 
 Exit status (contract §1): validate 0 valid, 1 problems found, 2 usage or I/O
@@ -19,10 +19,11 @@ from typing import TextIO
 from .. import __version__
 from . import batch
 from .audit import AuditLog
+from .decision import Decision
 from .loader import TEST_SUFFIXES, load
 from .product_book import ProductBook, load_products
-from .claim_reader import (ClaimFileError, StdinReader, claim_file_kind, decide_claim, jsonl_line, read_claims,
-                           read_jsonl_file)
+from .claim_reader import (ClaimFileError, StdinReader, claim_file_kind, decide_claim, evaluate_claim, jsonl_line,
+                           read_claims)
 from . import errors as E
 from .errors import ProductError
 from .jsonio import dumps
@@ -85,17 +86,15 @@ def _render(fmt: str):
     return None
 
 
-def _jsonl_out(result: dict) -> str:
+def _jsonl_out(result) -> str:
+    """A decision document or error object, or a `Decision` (written directly, the same bytes)."""
+    if type(result) is Decision:
+        return result.to_json() + "\n"
     return dumps(result) + "\n"
 
 
-def _text_out(result: dict) -> str:
-    return render_text(result) + "\n"
-
-
-def _jsonl_source(path: str, stdin: StdinReader):
-    """(where, line number, text) for each line of a .jsonl file, or of JSON lines on stdin."""
-    return stdin.lines() if path == "-" else read_jsonl_file(path)
+def _text_out(result) -> str:
+    return render_text(result.to_dict() if type(result) is Decision else result) + "\n"
 
 
 def _load_book(directory: str, stderr: TextIO) -> ProductBook | None:
@@ -109,8 +108,21 @@ def _load_book(directory: str, stderr: TextIO) -> ProductBook | None:
         return None
 
 
+def _output_kind(path: str, fmt: str | None) -> str:
+    """`--output PATH`: "parquet" or "jsonl", by its suffix (UsageError for another, or with --format)."""
+    lower = path.lower()
+    kind = "parquet" if lower.endswith(".parquet") else "jsonl" if lower.endswith(".jsonl") else None
+    if kind is None:
+        raise UsageError(f"--output {path}: the file's suffix names its format: .parquet (decisions as columns) "
+                         "or .jsonl (one JSON line per claim)")
+    if fmt is not None:
+        raise UsageError(f"--format {fmt} is for standard output; --output {path} writes the format its suffix names")
+    return kind
+
+
 def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: StdinReader) -> int:
-    fmt = args.format or ("text" if stdout.isatty() else "jsonl")
+    output = _output_kind(args.output, args.format) if args.output else None
+    fmt = "jsonl" if output else args.format or ("text" if stdout.isatty() else "jsonl")
     book = _load_book(args.products, stderr)
     if book is None:
         return EXIT_USAGE
@@ -132,10 +144,53 @@ def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: StdinReader) -
         audit = AuditLog.to_stream(log_file, key or None)
         book = book.with_audit(audit)
     try:
-        return _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, stdin)
+        if output is None:
+            return _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, stdin)
+        return _evaluate_to(args.output, output, args, book, jobs, audit, log_file, stdout, stderr, stdin)
     finally:
         if log_file is not None:
             log_file.close()
+
+
+class _Written:
+    """Standard output's place when the decisions go to a file (`write` is the file's); nothing else
+    is written to it."""
+
+    def __init__(self, write):
+        self.write = write
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _evaluate_to(path, kind, args, book, jobs, audit, log_file, stdout, stderr, stdin) -> int:
+    """`--output PATH`: the decisions as JSON lines, or as Parquet columns (`book_io.DecisionWriter`),
+    written as they are decided; the file is complete when the status is 0 or 1."""
+    if kind == "parquet":
+        try:
+            from . import book_io
+        except ImportError:
+            raise UsageError("--output .parquet needs pyarrow: pip install 'policyconf[parquet]'") from None
+        _check_sources(args.claims)
+        try:
+            sink = book_io.DecisionWriter(path)
+        except book_io.BookError as error:
+            raise UsageError(f"--output {error}") from None
+        try:
+            return _evaluate(args, book, "jsonl", jobs, _jsonl_out, audit, log_file, _Written(sink.write), stderr,
+                             stdin)
+        finally:
+            sink.close()
+    _check_sources(args.claims)
+    try:
+        handle = open(path, "w", encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"--output {path}: {error.strerror}") from None
+    with handle:
+        return _evaluate(args, book, "jsonl", jobs, _jsonl_out, audit, log_file, _Written(handle.write), stderr, stdin)
 
 
 class _JsonDocument:
@@ -178,7 +233,7 @@ def _check_sources(paths: list[str]) -> None:
         if path == "-":
             continue
         if claim_file_kind(path) is None:
-            raise ClaimFileError(f"{path}: not a claim file (expected .json, .jsonl, .yaml or -)")
+            raise ClaimFileError(f"{path}: not a claim file (expected .json, .jsonl, .parquet, .yaml or -)")
         try:
             open(path, "rb").close()
         except OSError as error:
@@ -199,13 +254,14 @@ def _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, st
         for path in args.claims:
             stdin_lines = path == "-" and stdin.is_jsonl()
             if render is not None and (_is_batch(path) or stdin_lines):
-                lines = _jsonl_source(path, stdin)
-                offset = done_bytes
-                counter = _ByteCounter(lines)
-                part = batch.run(book, counter, render, stdout.write, jobs, progress,
-                                 position=lambda: offset + counter.bytes, audit=audit,
-                                 write_log=log_file.write if log_file is not None else None)
-                done_bytes += counter.bytes
+                write_log = log_file.write if log_file is not None else None
+                if stdin_lines:
+                    part = batch.run(book, stdin.lines(), render, stdout.write, jobs, progress, done_bytes,
+                                     audit, write_log)
+                else:                   # each worker reads its own byte ranges of the file
+                    part = batch.run_file(book, path, render, stdout.write, jobs, progress, done_bytes, audit,
+                                          write_log)
+                done_bytes += part.bytes
                 summary.merge(part)
                 continue
             if stdin_lines:
@@ -217,7 +273,12 @@ def _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, st
                     continue
                 if item.error is not None and audit is not None:
                     audit.write(None, item.error)
-                result = item.error.to_dict() if item.error else decide_claim(book, item.claim)
+                if item.error is not None:
+                    result = item.error.to_dict()
+                elif document is None:                  # written directly (Decision.to_json)
+                    result = evaluate_claim(book, item.claim)
+                else:
+                    result = decide_claim(book, item.claim)
                 summary.add(result)
                 if render is not None:
                     stdout.write(render(result))
@@ -261,19 +322,6 @@ def _line_ranges(lines: list[tuple[str, int]]) -> str:
         text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
         parts.append(f"{where} line{'s' if len(numbers) > 1 else ''} {text}")
     return "; ".join(parts)
-
-
-class _ByteCounter:
-    """Counts the bytes of the lines that pass, for the progress bar's ETA."""
-
-    def __init__(self, lines):
-        self.lines = lines
-        self.bytes = 0
-
-    def __iter__(self):
-        for where, number, line in self.lines:
-            self.bytes += len(line)
-            yield where, number, line
 
 
 def _is_batch(path: str) -> bool:
@@ -522,7 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="text (default), json, or github (workflow annotations)")
     evaluate = commands.add_parser("evaluate", help="evaluate claims against the products")
     evaluate.add_argument("claims", nargs="*", metavar="CLAIM",
-                          help="claim files: .json or .yaml (one claim or a list), .jsonl (one per line), - for stdin")
+                          help="claim files: .json or .yaml (one claim or a list), .jsonl (one per line), .parquet "
+                               "(a claims book), - for stdin")
     evaluate.add_argument("--products", default="products", metavar="DIR", help="product directory (default: products/)")
     evaluate.add_argument("--format", choices=("text", "json", "jsonl"),
                           help="text (default on a terminal), json, or jsonl (default otherwise)")
@@ -530,6 +579,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="append one JSON line per decision to FILE (the decision log; no personal data)")
     evaluate.add_argument("--log-key-env", metavar="VAR",
                           help="name of an environment variable holding the key of the log's input hash (HMAC)")
+    evaluate.add_argument("--output", metavar="PATH",
+                          help="write the decisions to PATH, not stdout, in the format its suffix names: .parquet "
+                               "(decisions as columns) or .jsonl")
     evaluate.add_argument("--jobs", type=int, metavar="N",
                           help="worker processes for .jsonl batches (default: one per core)")
     test = commands.add_parser("test", help="run the example claims kept beside the products (*.tests.yaml)")

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from json.encoder import encode_basestring as _string      # the C encoder json.dumps uses (ensure_ascii=False)
 
 from ..dsl.values import Money
+from .jsonio import dumps
 
 OUTCOMES = ("approved", "declined", "pending", "referred")
 
@@ -76,3 +78,49 @@ class Decision:
             document["benefits"] = [dict(line, reasons=[dict(r) for r in line["reasons"]]) for line in self.benefits]
         document["trace"] = list(self.trace)
         return document
+
+    def to_json(self) -> str:
+        """`jsonio.dumps(self.to_dict())`, to the byte, written directly: no document dict is built,
+        each string goes through the C encoder `json.dumps` uses, and the trace is rendered into it."""
+        trace = self._trace
+        if trace is None:
+            from .trace import render
+            trace = self._trace = tuple(render(step) for step in self.steps)
+        benefits = "" if self.benefits is None else ',"benefits":' + dumps(self.benefits)
+        return "".join((
+            '{"claim_id":', _text(self.claim_id), ',"product":', _text(self.product),
+            ',"product_version":', _text(self.product_version), ',"outcome":', _text(self.outcome),
+            ',"settlement":', _text(self.settlement), ',"payout":', _money(self.payout),
+            ',"excess":', _money(self.excess), ',"depreciation":', _text(rate_text(self.depreciation)),
+            ',"reasons":[', ",".join(map(_flat, self.reasons)), '],"missing_documents":', _strings(self.missing_documents),
+            benefits, ',"trace":[', ",".join(map(_string, trace)), "]}"))
+
+
+def _text(value) -> str:
+    """A string (or null) as JSON; anything else as `dumps` writes it."""
+    if type(value) is str:
+        return _string(value)
+    return "null" if value is None else dumps(value)
+
+
+def _money(money: Money) -> str:
+    if type(money) is not Money:
+        return dumps(money.to_dict())
+    return f'{{"amount":{_string(str(money.amount))},"currency":{_text(money.currency)}}}'
+
+
+def _flat(reason: dict) -> str:
+    """A reason ({"code", "clause", "message"}: strings) as JSON, its keys in their order."""
+    parts = []
+    for key, value in reason.items():
+        if type(key) is not str or (type(value) is not str and value is not None):
+            return dumps(dict(reason))
+        parts.append(f"{_string(key)}:{_text(value)}")
+    return "{" + ",".join(parts) + "}"
+
+
+def _strings(values) -> str:
+    for value in values:
+        if type(value) is not str:
+            return dumps(list(values))
+    return "[" + ",".join(map(_string, values)) + "]"

@@ -9,6 +9,8 @@ and personal data never: a personal field, or a value computed from one, shows a
 """
 from __future__ import annotations
 
+from decimal import Decimal
+from functools import lru_cache
 
 from ..dsl.runtime import Selected, Selection, Used
 from ..dsl.values import BandSchedule, Money
@@ -19,6 +21,11 @@ PERSONAL = "<personal data>"
 def render(step) -> str:
     """One recorded step, as text."""
     kind = type(step)
+    if kind is tuple:
+        write = step[0]
+        if write is definition_step:                # the most frequent step: no arguments tuple made
+            return definition_step(*step[1:]) if len(step) != 5 else _definition(step[1], step[2], step[3], step[4])
+        return write(*step[1:])
     if kind is Used:
         return _used(*step)
     if kind is Selected:
@@ -28,6 +35,8 @@ def render(step) -> str:
 
 def amount_text(value, cur: str | None) -> str:
     """An amount in the claim's currency: a `Money`, or the plain `Decimal` of a generated function."""
+    if type(value) is Decimal:
+        return f"{value} {cur}" if cur else str(value)
     if isinstance(value, Money):
         currency = value.currency or cur
         return f"{value.amount} {currency}" if currency else f"{value.amount}"
@@ -35,6 +44,53 @@ def amount_text(value, cur: str | None) -> str:
 
 
 def show(value, cur: str | None = None) -> str:
+    kind = type(value)
+    if kind is int or kind is Decimal:              # the most frequent values first, by their exact type
+        return str(value)
+    if kind is str:
+        return value
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is frozenset:
+        return _set_text(value)
+    if kind is dict:
+        return object_text(value, "", frozenset(), cur)
+    return _show(value, cur)
+
+
+def object_text(value: dict, path: str, pii: frozenset, cur: str | None = None) -> str:
+    """A claim's object (`claim.replacement`) as the rest of the trace shows values, never as
+    Python writes a dict: `{brand: Audi, msrp: 405000.00 CNY, registered: true, note: null}`; money
+    as an amount and its currency (whether the claim wrote it as a string or a number), and a
+    personal field inside it (`path.key` in `pii`) as `<personal data>`."""
+    parts = []
+    for key, item in value.items():
+        at = f"{path}.{key}" if path else str(key)
+        if at in pii:
+            text = PERSONAL
+        elif type(item) is dict:
+            amount, currency = item.get("amount"), item.get("currency")
+            if len(item) == 2 and amount is not None and type(currency) is str and type(amount) is not dict:
+                text = f"{amount} {currency}"
+            else:
+                text = object_text(item, at, pii, cur)
+        elif item is None:
+            text = "null"
+        else:
+            text = show(item, cur)
+        parts.append(f"{key}: {text}")
+    return "{" + ", ".join(parts) + "}"
+
+
+@lru_cache(maxsize=1024)
+def _set_text(value: frozenset) -> str:
+    """A set of codes (most are the product's own constants, shown in every claim's trace), written once."""
+    if len(value) > 8:
+        return f"[{len(value)} values]"
+    return "[" + ", ".join(sorted(str(v) for v in value)) + "]"
+
+
+def _show(value, cur: str | None) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Money):
@@ -63,6 +119,20 @@ def definition_step(name, value, cur=None, money=False) -> str:
     return f"{name} = {show(value, cur)}"
 
 
+def _definition(name, value, cur, money) -> str:
+    """`definition_step`, its commonest cases inline (what `render` calls)."""
+    if money:
+        if value is not PERSONAL:
+            return f"{name} = {amount_text(value, cur)}"
+        return f"{name} = {PERSONAL}"
+    kind = type(value)
+    if kind is int or kind is Decimal:
+        return f"{name} = {value}"
+    if kind is str:
+        return f"{name} = {value}"
+    return f"{name} = {show(value, cur)}"
+
+
 def rule_step(what: str, rule, values: dict, definitions, pii: frozenset, cur=None) -> str:
     """A rule that applies, with the values its condition read (personal ones masked).
 
@@ -71,7 +141,13 @@ def rule_step(what: str, rule, values: dict, definitions, pii: frozenset, cur=No
     shown = []
     for name in rule.reads:
         if name in values:
-            shown.append(f"{name} = {PERSONAL if name in pii else show(values[name], cur)}")
+            value = values[name]
+            if name in pii:
+                shown.append(f"{name} = {PERSONAL}")
+            elif type(value) is dict:
+                shown.append(f"{name} = {object_text(value, name, pii, cur)}")
+            else:
+                shown.append(f"{name} = {show(value, cur)}")
             continue
         value = definitions.value(name)
         if value is not ABSENT and not isinstance(value, (frozenset, tuple)):
@@ -203,4 +279,4 @@ def hits(decision, values: dict) -> set:
     return found
 
 
-__all__ = ["render", "show", "amount_text", "hits", "PERSONAL", "ABSENT", "Where"]
+__all__ = ["render", "show", "object_text", "amount_text", "hits", "PERSONAL", "ABSENT", "Where"]

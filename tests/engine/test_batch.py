@@ -66,3 +66,18 @@ def test_streaming_stdin_json_lines(tmp_path):
                       stdin=io.StringIO(path.read_text()))
     assert status == 1
     assert len(out.getvalue().splitlines()) == 30
+
+
+def test_the_batch_writes_each_document_as_the_dict_path_does(tmp_path):
+    """The batch writes decisions directly (Decision.to_json); every line is, to the byte, the
+    compact JSON of `book.decide` (the document dict), for every golden claim of the products."""
+    from golden import make  # noqa: E402 - tests/engine/golden/make.py
+    from policyconf import load_products
+    from policyconf.engine.jsonio import dumps
+    claims = [claim for _, claim, _ in make.read("products")]
+    path = tmp_path / "golden.jsonl"
+    path.write_text("".join(dumps(claim) + "\n" for claim in claims), encoding="utf-8")
+    book = load_products(str(PRODUCTS))
+    for jobs in (1, 2):
+        _, out, _ = _run(path, jobs)
+        assert out == [dumps(book.decide(claim)) for claim in claims]

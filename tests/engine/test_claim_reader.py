@@ -27,10 +27,11 @@ def error_of(item) -> tuple[str, str]:
 
 
 def test_the_public_surface():
-    assert set(claim_reader.__all__) == {"MAX_CLAIM_BYTES", "ClaimFileError", "ClaimInput", "StdinReader",
-                                         "claim_file_kind", "decide_claim", "jsonl_line", "lone_surrogate",
-                                         "may_hold_surrogates", "parse_json",
-                                         "read_claims", "read_jsonl_file"}
+    assert set(claim_reader.__all__) == {"MAX_CLAIM_BYTES", "UNSURE", "ClaimFileError", "ClaimInput", "StdinReader",
+                                         "claim_file_kind", "decide_claim", "evaluate_claim", "exact_json", "fast_json",
+                                         "jsonl_bytes", "jsonl_line", "jsonl_ranges", "lone_surrogate",
+                                         "may_hold_surrogates", "parse_json", "read_claims", "read_jsonl_file",
+                                         "read_jsonl_range"}
 
 
 # -- parse_json --------------------------------------------------------------------------------
@@ -45,6 +46,8 @@ def test_fractions_are_decimals_and_integers_stay_integers():
     ('{"a": -Infinity}', "-Infinity is not a number JSON allows"),
     ('{"a": 1, "a": 2}', "duplicate key 'a'"),
     ('{"a": ' + "9" * 4001 + "}", "a number of 4,001 digits"),
+    ('{"a": 1E999999999999999999999}', "the number 1E999999999999999999999 is out of range"),   # was InvalidOperation
+    ('{"a": 9.9999E' + "9" * 40 + "}", "the number 9.9999E" + "9" * 33 + "... is out of range"),
 ])
 def test_what_json_must_not_say_is_refused_in_our_words(text, message):
     with pytest.raises(ValueError) as raised:
@@ -175,3 +178,35 @@ def test_a_claim_nested_too_deeply_to_decide_is_unreadable_with_its_id():
         "error": {"code": "claim.unreadable", "message": "batch.jsonl:4: claim nested too deeply", "path": None}}
     assert decide_claim(_TooDeep(), [claim])["error"]["message"] == "claim nested too deeply"
     assert decide_claim(_TooDeep(), [claim])["claim_id"] is None
+
+
+# -- byte ranges, as the batch workers read them -------------------------------------------------------
+def _by_ranges(path, size):
+    from policyconf.engine.claim_reader import jsonl_ranges, read_jsonl_range
+    ranges = list(jsonl_ranges(str(path), size))
+    for (_, _, end, _), (_, start, _, _) in zip(ranges, ranges[1:]):
+        assert end == start                                       # consecutive, nothing skipped
+    assert all(end == path.stat().st_size or path.read_bytes()[end - 1:end] == b"\n" for _, _, end, _ in ranges)
+    return [line for task in ranges for line in read_jsonl_range(*task)]
+
+
+@pytest.mark.parametrize("size", [1, 7, 64, 4096, 512 * 1024])
+@pytest.mark.parametrize("ending", [b"\n", b""])
+def test_byte_ranges_give_the_lines_read_jsonl_file_gives(tmp_path, size, ending):
+    path = tmp_path / "b.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + LINE.encode() + b"\r\n\n  \n" + b'{"a": "\xff"}\n' + b"{not json\n"
+                     + "é\u2028".encode() + b"\n" + LINE.encode() + ending)
+    whole = [(where, number, text.removesuffix("\n")) for where, number, text in read_jsonl_file(str(path))]
+    assert len(whole) == 7
+    assert _by_ranges(path, size) == whole
+
+
+def test_byte_ranges_read_a_line_over_the_limit_in_pieces(tmp_path):
+    path = tmp_path / "b.jsonl"
+    long = b'{"x": "' + b"y" * (3 * 1024 * 1024) + b'"}'
+    path.write_bytes(LINE.encode() + b"\n" + long + b"\n" + LINE.encode() + b"\n" + long)
+    lines = _by_ranges(path, 512 * 1024)
+    assert [number for _, number, _ in lines] == [1, 2, 3, 4]
+    assert [jsonl_line(text, where, number).error.message for where, number, text in lines[1::2]] == [
+        f"{path}:2: line 2 is larger than 1048576 bytes", f"{path}:4: line 4 is larger than 1048576 bytes"]
+    assert lines[0][2] == lines[2][2] == LINE
