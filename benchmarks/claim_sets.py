@@ -135,3 +135,86 @@ def mutated_texts(texts: list[str], n: int, seed: int = 1) -> list[str]:
     r = random.Random(seed)
     claims = [parse(text) for text in texts]
     return [dumps(mutate(r.choice(claims), r)) for _ in range(n)]
+
+
+# -- claims with many list elements ------------------------------------------------------------
+def _price(r: random.Random, low: int, high: int) -> dict:
+    cents = r.randrange(low, high)
+    return {"amount": f"{cents // 100}.{cents % 100:02d}", "currency": "GBP"}
+
+
+def travel_with_articles(n: int, articles: int = 8, seed: int = 1) -> list[str]:
+    """n distinct travel-single-trip claims, each claiming baggage with `articles` articles."""
+    from datetime import date, timedelta
+
+    r = random.Random(f"articles/{seed}")
+    texts = []
+    for claim in distinct_claims("travel-single-trip", n, seed):
+        details = claim["claim"]
+        departure = date.fromisoformat(claim["policy"]["trip"]["departure"])
+        back = date.fromisoformat(claim["policy"]["trip"]["return"])
+        occurred = departure + timedelta(days=r.randrange(0, (back - departure).days + 1))
+        details["baggage"] = {
+            "incident": r.choice(("theft", "loss", "damage")), "occurred": occurred.isoformat(),
+            "items": [{"description": f"article {index}", "category": r.choice(("valuable", "other", "other")),
+                       "price": _price(r, 20_00, 900_00),
+                       "purchased": (occurred - timedelta(days=r.randrange(0, 2500))).isoformat(),
+                       "in_checked_baggage": r.random() < 0.4} for index in range(articles)]}
+        if "baggage" not in details["sections"]:
+            details["sections"].append("baggage")
+        for document in ("baggage_report", "receipts"):
+            if document not in details["documents"]:
+                details["documents"].append(document)
+        texts.append(dumps(claim))
+    return texts
+
+
+def pet_with_history(n: int, entries: int = 8, seed: int = 1) -> list[str]:
+    """n distinct pet-vet-fees claims, each policy with `entries` earlier claims in its history."""
+    from datetime import date, timedelta
+
+    r = random.Random(f"history/{seed}")
+    texts = []
+    for claim in distinct_claims("pet-vet-fees", n, seed):
+        start = date.fromisoformat(claim["policy"]["start"])
+        condition = claim["claim"]["condition"]
+        claim["policy"]["claims_history"] = [
+            {"condition": r.choice((condition, "skin_allergy", "fracture")),
+             "treatment_date": (start + timedelta(days=r.randrange(0, 360))).isoformat(),
+             "paid": _price(r, 50_00, 900_00), "excess": _price(r, 0, 1) if r.random() < 0.5
+             else {"amount": "150.00", "currency": "GBP"}} for _ in range(entries)]
+        texts.append(dumps(claim))
+    return texts
+
+
+# -- synthetic products ------------------------------------------------------------------------
+def product_with_rules(rules: int, folder: Path, source: Path = ROOT / "benchmarks" / "ad-cover.yaml") -> str:
+    """Write a copy of the peer product (3 rules) with synthetic eligibility rules added, `rules` rules
+    in all, each one that never holds (so that every one is evaluated on every claim); its id."""
+    text = source.read_text(encoding="utf-8")
+    product_id = f"rules-{rules}"
+    extra = []
+    for index in range(rules - 3):
+        condition = (f"claim.device_age_days > {100_000 + index}" if index % 2
+                     else f"claim.holder_age > {1_000 + index}")
+        extra.append(f"  synthetic-{index:04d}:\n    clause: S.{index}\n"
+                     f"    message: A synthetic rule that never holds.\n    when: {condition}\n")
+    text = text.replace("id: ad-cover\n", f"id: {product_id}\n", 1)
+    if extra:
+        text = text.replace("\nevents:\n", "\neligibility:\n" + "".join(extra) + "\nevents:\n", 1)
+    (folder / f"{product_id}.yaml").write_text(text, encoding="utf-8")
+    return product_id
+
+
+def product_copies(count: int, folder: Path, products: Path = ROOT / "products") -> list[str]:
+    """`count` products in `folder`: copies of the standalone seed products, each with its own id."""
+    sources = ("accidental-damage", "bmw-total-loss", "travel-single-trip", "pet-vet-fees")
+    ids = []
+    for index in range(count):
+        source = sources[index % len(sources)]
+        product_id = f"{source}-{index:03d}"
+        text = (products / f"{source}.yaml").read_text(encoding="utf-8")
+        (folder / f"{product_id}.yaml").write_text(text.replace(f"\nid: {source}\n", f"\nid: {product_id}\n", 1),
+                                                   encoding="utf-8")
+        ids.append(product_id)
+    return ids
