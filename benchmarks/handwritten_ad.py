@@ -256,7 +256,7 @@ def document(result: dict) -> dict:
             "outcome": result["outcome"], "settlement": result["settlement"],
             "payout": {"amount": str(rounded(result["payout"], currency)), "currency": currency},
             "excess": {"amount": str(rounded(result["excess"], currency)), "currency": currency},
-            "depreciation": None if rate is None else str(rate.quantize(Decimal("0.01"))),
+            "depreciation": None if rate is None else str(rate.quantize(Decimal("0.01"), context=CONTEXT)),
             "reasons": [dict(reason) for reason in result["reasons"]],
             "missing_documents": list(result["missing_documents"])}
 

@@ -238,8 +238,8 @@ def codes(raw, path: str, values: frozenset) -> tuple:
 
 
 def rounded(amount: Decimal, currency: str) -> Decimal:
-    """Half-up to the currency's minor unit."""
-    return amount.quantize(_CENT[currency], rounding=ROUND_HALF_UP)
+    """Half-up to the currency's minor unit (in our context, whatever the caller's)."""
+    return amount.quantize(_CENT[currency], rounding=ROUND_HALF_UP, context=CONTEXT)
 
 
 _DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
