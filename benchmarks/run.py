@@ -6,7 +6,8 @@ share the machine's noise, and a ratio is taken repeat by repeat. The machine, i
 (os.getloadavg) before and after each part, and a "target" column (met / missed by N×) come
 with it.
 
-    python benchmarks/run.py [--repeats 5] [--quick] [--json FILE]
+    python benchmarks/run.py [--repeats 5] [--quick] [--batch 10000,100000,1000000] [--only peer,seed,...]
+                             [--json FILE]
 
 Every in-process figure decides claims from JSON text: the parse is inside the timed loop (as a
 service receives them), and no two claims of a figure are alike (the texts are made before
@@ -509,11 +510,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="repeats per figure (at least 5)")
     parser.add_argument("--quick", action="store_true", help="fewer claims and smaller batches: a smoke run")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON to FILE")
+    parser.add_argument("--batch", metavar="SIZES", help="batch sizes, comma-separated (default 10000,100000,1000000; "
+                        "--quick: 10000,100000)")
     parser.add_argument("--only", help="run only these parts (comma-separated: peer,seed,rules,products,batch)")
     args = parser.parse_args(argv)
     repeats = max(5, args.repeats)
     peer_claims, per_product = (5_000, 1_000) if args.quick else (20_000, 3_000)
     batch_sizes = (10_000, 100_000) if args.quick else (10_000, 100_000, 1_000_000)
+    if args.batch:
+        batch_sizes = tuple(sorted(int(size) for size in args.batch.split(",")))
     only = set(args.only.split(",")) if args.only else {"peer", "seed", "rules", "products", "batch"}
     began = time.perf_counter()
     before = load_text()
