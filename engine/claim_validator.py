@@ -366,23 +366,27 @@ class _Converters:
                     raise ClaimError(E.CLAIM_UNKNOWN_FIELD, f"{path}.{key}: an amount has only "
                                      "'amount' and 'currency'", f"{path}.{key}")
             if "amount" not in raw or raw["amount"] is None:
-                raise ClaimError(E.CLAIM_MISSING_FIELD, f"{path}.amount is required", f"{path}.amount")
+                raise ClaimError(E.CLAIM_MISSING_FIELD, f"{path}.amount is required", path)
             if "currency" not in raw or raw["currency"] is None:
-                raise ClaimError(E.CLAIM_MISSING_FIELD, f"{path}.currency is required", f"{path}.currency")
+                raise ClaimError(E.CLAIM_MISSING_FIELD, f"{path}.currency is required", path)
             currency = raw["currency"]
             if type(currency) is not str or not _CURRENCY.match(currency) or currency not in MINOR_UNITS:
                 raise ClaimError(E.CLAIM_CURRENCY, f"{path}.currency: {_show(currency)} is not an ISO 4217 "
-                                 "currency code", f"{path}.currency")
+                                 "currency code", path)
             if currency not in currencies:
                 raise ClaimError(E.CLAIM_CURRENCY, f"{path}.currency: this product takes claims in "
-                                 f"{_list(currencies)}, not {currency}", f"{path}.currency")
-            amount = parse_decimal(raw["amount"], f"{path}.amount", _DECIMAL, "an amount", digits=False, show=show)
+                                 f"{_list(currencies)}, not {currency}", path)
+            try:
+                amount = parse_decimal(raw["amount"], f"{path}.amount", _DECIMAL, "an amount", digits=False, show=show)
+            except ClaimError as error:        # the error names the amount's field (contract §3), its
+                error.path = path              # message the part of it that is wrong
+                raise
             if amount.is_signed():                                  # negative, or a signed zero (-0.00)
-                raise ClaimError(E.CLAIM_AMOUNT, f"{path}.amount may not be negative", f"{path}.amount")
+                raise ClaimError(E.CLAIM_AMOUNT, f"{path}.amount may not be negative", path)
             places = MINOR_UNITS[currency]
             if -amount.as_tuple().exponent > places:
                 raise ClaimError(E.CLAIM_AMOUNT, f"{path}.amount: {show(raw['amount'])} has more decimals than "
-                                 f"{currency} has ({places}); it is not rounded for you", f"{path}.amount")
+                                 f"{currency} has ({places}); it is not rounded for you", path)
             return Money(amount, currency, path)
         return convert
 
@@ -705,7 +709,7 @@ def _holds(condition, values: dict, currency: str | None, spec: FieldSpec) -> bo
         option = "required_when" if spec.required_when is condition else "present_when"
         raise ClaimError(E.CLAIM_CURRENCY_MISMATCH, f"{path} is in {currency}, but the {option} of {spec.path} "
                          f"uses an amount in {error.right.currency} ({error.right}); no exchange rate is applied",
-                         f"{path}.currency" if path else None) from None
+                         path or None) from None
 
 
 def _order_checked(spec: FieldSpec, value, values: dict, path: str, personal: frozenset) -> None:
@@ -755,7 +759,7 @@ def _records_currency(spec: FieldSpec, records, currency: str | None, path: str 
 
 def _mixed(path: str, money: Money, currency: str) -> ClaimError:
     return ClaimError(E.CLAIM_MIXED_CURRENCY, f"{path} is in {money.currency}, but the claim's other amounts are "
-                      f"in {currency}: all money in one claim must be in one currency", f"{path}.currency")
+                      f"in {currency}: all money in one claim must be in one currency", path)
 
 
 _NO_DEFINITIONS: dict = {}                 # the `D` a condition sees: it may read fields only

@@ -569,7 +569,7 @@ def _currency_error(error, at, claim_id, V):
     what = f"{path} is in {claim_side.currency}" if path else f"the claim is in {claim_side.currency}"
     return ClaimError(E.CLAIM_CURRENCY_MISMATCH,
                       f"{what}, but {_step(at, with_position=False)} uses an amount in {product_side.currency} "
-                      f"({product_side}); no exchange rate is applied", path and f"{path}.currency", claim_id)
+                      f"({product_side}); no exchange rate is applied", path or None, claim_id)
 
 
 NAMESPACE: dict[str, Any] = {

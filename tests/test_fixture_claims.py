@@ -190,6 +190,6 @@ def test_cli_evaluate_one_invalid_claim_does_not_stop_the_batch(book, tmp_path):
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["claim_id"] for line in lines] == ["AD-REPAIR", "BMW-BAD", "BMW-USED"]
     assert lines[1] == {"claim_id": "BMW-BAD", "error": {"code": "claim.currency", "message": lines[1]["error"]["message"],
-                                                         "path": "item.invoice_price.currency"}}
+                                                         "path": "item.invoice_price"}}
     assert lines[0]["payout"] == {"amount": "139.00", "currency": "EUR"}
     assert lines[2]["payout"] == {"amount": "61300.00", "currency": "CNY"}
