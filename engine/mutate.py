@@ -38,6 +38,7 @@ from ..dsl import parser as dsl_parser
 
 from . import errors as E
 from . import schema
+from . import build as build_module
 from . import tester
 from .build import STEP_KINDS, Builder
 from .errors import ClaimError, Problem
@@ -124,7 +125,7 @@ class ProductScore:
     @property
     def score(self) -> Decimal:
         if not self.counted:
-            return Decimal(100)
+            return Decimal("100.0")
         return (Decimal(self.killed) * 100 / self.counted).quantize(Decimal("0.1"))
 
     def survivors(self) -> list[tuple[Mutant, Verdict]]:
@@ -160,7 +161,7 @@ class MutationRun:
 
     @property
     def score(self) -> Decimal:
-        return Decimal(100) if not self.counted else (Decimal(self.killed) * 100 / self.counted).quantize(Decimal("0.1"))
+        return Decimal("100.0") if not self.counted else (Decimal(self.killed) * 100 / self.counted).quantize(Decimal("0.1"))
 
     def under(self, fail_under: Decimal | None) -> list[ProductScore]:
         """The products whose score is under the gate."""
@@ -571,7 +572,7 @@ def _field_name(path: tuple) -> str:
 
 
 def _plain_numbers(value, double: bool = True) -> list:
-    step = Decimal(1) if isinstance(value, int) else Decimal(1).scaleb(value.as_tuple().exponent)
+    step = 1 if isinstance(value, int) else Decimal(1).scaleb(value.as_tuple().exponent)
     news = [value + step, value - step] + ([value * 2] if double and value else [])
     found = []
     for new in news:
@@ -607,13 +608,16 @@ class _Folder:
         return {pid: tuple(v.product for v in chain) for pid, chain in self.versions.items()
                 if all(v.product is not None for v in chain)}
 
-    def build(self, product_id: str, index: int, data: dict) -> tuple[Any, list[Problem]]:
+    def build(self, product_id: str, index: int, data: dict, expression_only: bool = False) -> tuple[Any, list[Problem]]:
         """The version `index` of `product_id` built from `data` in place of its file's: (product or
-        None, its errors). Every other version and product is the one already loaded."""
+        None, its errors). Every other version and product is the one already loaded.
+        `expression_only`: the data differs from the file's only in the text of an expression,
+        which the schema reads as any text: its check is left out."""
         original = self.versions[product_id][index]
-        problems = [p for p in schema.check(data, original.document, patch="extends" in data)]
-        if problems:
-            return None, problems
+        if not expression_only:
+            problems = schema.check(data, original.document, patch="extends" in data)
+            if problems:
+                return None, problems
         version = _Version(original.document, data, original.digest, original.effective_from)
         versions = dict(self.versions)
         versions[product_id] = [version if i == index else v for i, v in enumerate(self.versions[product_id])]
@@ -667,7 +671,9 @@ def _judge(index: int) -> tuple[int, Verdict]:
     original = job.folder.versions[job.product_id][version_index]
     data = apply(original.data, mutant.edits)
     try:
-        product, errors = job.folder.build(job.product_id, version_index, data)
+        text_only = all(edit[0] == "set" and isinstance(edit[2], str) and isinstance(_get(original.data, edit[1]), str)
+                        for edit in mutant.edits)
+        product, errors = job.folder.build(job.product_id, version_index, data, expression_only=text_only)
     except Exception as error:        # a crash of the loader on the mutant is a bug to see, not a kill
         return index, Verdict("validate", f"the loader failed: {type(error).__name__}: {error}")
     if product is None:
@@ -699,8 +705,9 @@ def _judge(index: int) -> tuple[int, Verdict]:
         got = _decided(book, claim)
         if got != expected:
             return index, Verdict("survived", f"{note}: {_difference(expected, got)}")
-    return index, Verdict("equivalent", f"no case, none of {len(job.claims)} generated claims and none of {tried} "
-                                        "claims near the change tell it apart")
+    near = f" and none of {tried} claims near the change" if tried else ""
+    return index, Verdict("equivalent", f"no case, none of {len(job.claims)} claims (the cases' and generated "
+                                        f"ones){near} tell it apart")
 
 
 def _difference(expected: dict, got: dict) -> str:
@@ -811,16 +818,35 @@ def _decided(book: ProductBook, claim: dict) -> dict:
         return {"error": f"crashed: {type(error).__name__}"}
 
 
+def _remembered(parse: Callable) -> Callable:
+    """`parse`, remembering the tree of each text: a mutant's expressions are its product's but
+    one, parsed once (the trees are immutable)."""
+    trees: dict[str, Any] = {}
+
+    def remembered(text):
+        tree = trees.get(text) if isinstance(text, str) else None
+        if tree is None:
+            tree = parse(text)
+            if isinstance(text, str):
+                trees[text] = tree
+        return tree
+    return remembered
+
+
 def _worker(parent: int) -> None:
     from .batch import _die_with
     _die_with(parent)
 
 
 def _generated(product, examples: list[dict], count: int) -> list[dict]:
-    """`count` claims from `policyconf verify`'s generator, seeded with the cases (fixed seed)."""
+    """`count` claims from `policyconf verify`'s generator, seeded with the cases (fixed seed);
+    none without hypothesis (`pip install 'policyconf[verify]'`)."""
     if count <= 0:
         return []
-    from hypothesis import HealthCheck, Phase, given, settings
+    try:
+        from hypothesis import HealthCheck, Phase, given, settings
+    except ImportError:
+        return []
 
     from .verify import claims as strategy
     drawn: list[dict] = []
@@ -886,9 +912,10 @@ def run(paths: Iterable[str], products: str | None = None, *, select: Callable |
         _JOB = _Job(folder, product_id, file, document, suites, select, generated,
                     decided + [_decided(book, c) for c in generated[len(chosen):]], mutants, indexes, book,
                     cases[::step][:PROBE_CASES], types)
-        score = ProductScore(product_id, tuple(indexes), file, claims=len(generated))
+        score = ProductScore(product_id, tuple(indexes), file)
         verdicts: dict[int, Verdict] = {}
         try:
+            build_module.parse = _remembered(dsl_parser.parse)
             if jobs > 1 and len(mutants) > 1:
                 context = multiprocessing.get_context("fork")
                 with context.Pool(min(jobs, len(mutants)), initializer=_worker, initargs=(os.getpid(),)) as pool:
@@ -899,7 +926,9 @@ def run(paths: Iterable[str], products: str | None = None, *, select: Callable |
                     verdicts[index] = _judge(index)[1]
         finally:
             _JOB = None
+            build_module.parse = dsl_parser.parse
         score.mutants = [(mutant, verdicts[i]) for i, mutant in enumerate(mutants)]
+        score.claims = len(generated) - len(chosen)
         score.seconds = time.perf_counter() - began
         result.products.append(score)
     result.problems.sort()
@@ -961,13 +990,16 @@ def report(run_result: MutationRun, write=print, format: str = "text", fail_unde
         write("")
         write(summary_line(score))
         write(f"  caught by validate {score.by_validate}, by the tests {score.by_tests}, survived "
-              f"{len(score.survivors())}; {score.claims} claims tried on each survivor; {score.seconds:.1f} s")
+              f"{len(score.survivors())}; " + (f"{score.claims} generated claims" if score.claims else
+                                               "no generated claims (hypothesis is not installed)")
+              + f" and claims near each change tried on each survivor; {score.seconds:.1f} s")
         for mutant, verdict in sorted(score.survivors(), key=lambda mv: (mv[0].file, mv[0].line, mv[0].column)):
             write(f"  {mutant.where} {mutant.what} — no case fails")
             if verdict.detail and details:
                 write(f"      told apart by {verdict.detail}")
         if score.equivalents():
-            write("  possibly equivalent (no case and no generated claim tells them apart; not counted):")
+            write("  possibly equivalent, not counted (no case, no generated claim and no claim near the change "
+                  "tells them apart):")
             for mutant, _ in sorted(score.equivalents(), key=lambda mv: (mv[0].file, mv[0].line, mv[0].column)):
                 write(f"    {mutant.where} {mutant.what}")
     write("")
