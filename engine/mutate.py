@@ -515,8 +515,8 @@ class _Maker:
                 low = band.get("from")
                 if i == 0 and isinstance(low, int) and not isinstance(low, bool):
                     for new in (low + 1, low - 1):
-                        self.add(path + ("from",), "band", f"{name}: the first band starts at {new} {unit} "
-                                 f"instead of {low}".rstrip(), (("set", path + ("from",), new),),
+                        self.add(path + ("from",), "band", f"{name}: the first band starts at {new} instead of "
+                                 f"{low}" + (f" ({unit})" if unit else ""), (("set", path + ("from",), new),),
                                  numbers=(low, new), unit=unit or None)
                 nxt = bands[i + 1] if i + 1 < len(bands) else None
                 high = band.get("to")
@@ -524,7 +524,8 @@ class _Maker:
                         and nxt.get("from") == high + 1:
                     for delta in (1, -1):
                         self.add(path + ("to",), "band", f"{name}: the edge between the bands {low}-{high} and "
-                                 f"{high + 1}- moved by {delta:+d} {unit} (to {high + delta}, from {high + 1 + delta})",
+                                 f"{high + 1}- moved by {'+' if delta > 0 else '-'}{_count(1, unit) if unit else 1} "
+                                 f"(to {high + delta}, from {high + 1 + delta})",
                                  (("set", path + ("to",), high + delta),
                                   ("set", ("bands", name, "bands", i + 1, "from"), high + 1 + delta)),
                                  numbers=(high, high + 1, high + delta, high + 1 + delta), unit=unit or None)
@@ -694,7 +695,7 @@ def _judge(index: int) -> tuple[int, Verdict]:
     for claim, expected in zip(job.claims, job.expected):
         got = _decided(book, claim)
         if got != expected:
-            return index, Verdict("survived", "a generated claim is decided differently: " + _difference(expected, got))
+            return index, Verdict("survived", "a generated claim: " + _difference(expected, got))
     tried = 0
     for claim, note in _probes(mutant, job.cases, job.types):
         tried += 1
@@ -717,7 +718,7 @@ def _difference(expected: dict, got: dict) -> str:
 
 def _brief(decided: dict, other: dict) -> str:
     if "error" in decided:
-        return f"invalid input ({decided['error']} at {decided.get('path')})"
+        return f"error {decided['error']}" + (f" at {decided['path']}" if decided.get("path") else "")
     keys = [key for key in decided if key != "outcome" and decided.get(key) != other.get(key)]
     return ", ".join([str(decided.get("outcome"))] + [f"{key} {tester._show(decided[key])}" for key in keys[:3]])
 
@@ -770,20 +771,20 @@ def _probes(mutant: Mutant, cases: list[tuple[str, dict]], types: dict[str, str]
                     yield _set(claim, mutant.field, value), f"case '{name}' with {mutant.field} {value}"
         dates = [(address, dotted, value) for address, dotted, value in leaves
                  if types.get(dotted) == "date" and isinstance(value, str) and len(value) == 10]
-        for count in whole if units else ():
+        offsets = sorted({sign * count for count in whole for sign in (1, -1)}, key=lambda o: (abs(o), -o))
+        for offset in offsets if units else ():
             for address, dotted, _ in dates:
                 for _, other_name, other in dates:
                     if other_name == dotted:
                         continue
                     for unit in units:
-                        for sign in (1, -1):
-                            try:
-                                moved = _shift(date.fromisoformat(other), sign * count, unit).isoformat()
-                            except (ValueError, OverflowError):
-                                continue
-                            yield apply(claim, [("set", address, moved)]), \
-                                f"case '{name}' with {dotted} {moved} ({other_name} {'+' if sign > 0 else '-'} " \
-                                f"{count} {unit})"
+                        try:
+                            moved = _shift(date.fromisoformat(other), offset, unit).isoformat()
+                        except (ValueError, OverflowError):
+                            continue
+                        yield apply(claim, [("set", address, moved)]), \
+                            f"case '{name}' with {dotted} {moved} ({other_name} {'-' if offset < 0 else '+'} " \
+                            f"{_count(abs(offset), unit)})"
         if mutant.unit in (None, "money", "percent") and numbers:
             for address, dotted, value in leaves:
                 kind = types.get(dotted)
@@ -798,6 +799,11 @@ def _probes(mutant: Mutant, cases: list[tuple[str, dict]], types: dict[str, str]
                     elif kind == "decimal":
                         share = n / 100 if mutant.unit == "percent" else n
                         yield apply(claim, [("set", address, str(share))]), f"case '{name}' with {dotted} {share}"
+
+
+def _count(number, unit: str) -> str:
+    """`1 day`, `2 days`."""
+    return f"{number} {unit[:-1] if abs(number) == 1 and unit.endswith('s') else unit}"
 
 
 def _set(claim: dict, dotted: str, value) -> dict:
