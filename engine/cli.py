@@ -364,7 +364,7 @@ def _mutate_command(args, paths: list[str], select, stdout: TextIO, stderr: Text
     if not _test_files(paths):
         stderr.write(f"policyconf: no test files (*.tests.yaml) in {', '.join(paths)}\n")
         return EXIT_PROBLEMS
-    result = mutate.run(paths, args.products, select=select, jobs=args.jobs)
+    result = mutate.run(paths, args.products, select=select, jobs=args.jobs, worker_start=batch._die_with)
     mutate.report(result, write=lambda line: stdout.write(line + "\n"), format=args.format,
                   fail_under=args.fail_under)
     return EXIT_OK if mutate.ok(result, args.fail_under) else EXIT_PROBLEMS

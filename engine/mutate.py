@@ -23,7 +23,6 @@ inherits is mutated, and judged, with its base's test file.
 from __future__ import annotations
 
 import calendar
-import json
 import multiprocessing
 import os
 import time
@@ -43,6 +42,7 @@ from . import tester
 from .build import STEP_KINDS, Builder
 from .errors import ClaimError, Problem
 from .inheritance import merge_patch
+from .jsonio import dumps
 from .loader import _read, _resolve, _Version, product_files
 from .product_book import ProductBook
 from .yaml_reader import Document, load_file
@@ -699,7 +699,7 @@ def _judge(index: int) -> tuple[int, Verdict]:
     tried = 0
     for claim, note in _probes(mutant, job.cases, job.types):
         tried += 1
-        key = json.dumps(claim, sort_keys=True, default=str)
+        key = dumps(claim, sort_keys=True)
         expected = job.known.get(key)
         if expected is None:
             expected = job.known[key] = _decided(job.book, claim)
@@ -839,11 +839,6 @@ def _remembered(parse: Callable) -> Callable:
     return remembered
 
 
-def _worker(parent: int) -> None:
-    from .batch import _die_with
-    _die_with(parent)
-
-
 def _generated(product, examples: list[dict], count: int) -> list[dict]:
     """`count` claims from `policyconf verify`'s generator, seeded with the cases (fixed seed);
     none without hypothesis (`pip install 'policyconf[verify]'`)."""
@@ -869,11 +864,13 @@ def _generated(product, examples: list[dict], count: int) -> list[dict]:
 
 # -- running ----------------------------------------------------------------------------------
 def run(paths: Iterable[str], products: str | None = None, *, select: Callable | None = None,
-        jobs: int | None = None, claims: int = GENERATED_CLAIMS) -> MutationRun:
+        jobs: int | None = None, claims: int = GENERATED_CLAIMS,
+        worker_start: Callable[[int], None] | None = None) -> MutationRun:
     """Mutation testing of every test file under `paths` against its product (in `products`,
     default the test file's folder). `select(texts)`: whether to use a case (and, by its name,
     a product: see tester.run); `jobs`: worker processes (default: one per core); `claims`:
-    generated claims tried on each survivor."""
+    generated claims tried on each survivor; `worker_start(parent_pid)`: run in each worker as it
+    starts (the command line passes engine.batch's `_die_with`, so that workers end with it)."""
     global _JOB
     started = time.perf_counter()
     jobs = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
@@ -924,7 +921,8 @@ def run(paths: Iterable[str], products: str | None = None, *, select: Callable |
             build_module.parse = _remembered(dsl_parser.parse)
             if jobs > 1 and len(mutants) > 1:
                 context = multiprocessing.get_context("fork")
-                with context.Pool(min(jobs, len(mutants)), initializer=_worker, initargs=(os.getpid(),)) as pool:
+                with context.Pool(min(jobs, len(mutants)), initializer=worker_start,
+                                  initargs=(os.getpid(),) if worker_start else ()) as pool:
                     for index, verdict in pool.imap_unordered(_judge, range(len(mutants)), chunksize=4):
                         verdicts[index] = verdict
             else:
