@@ -3,6 +3,7 @@
     policyconf validate [PATH...]                  check product files
     policyconf evaluate [--products DIR] [--format text|json|jsonl | --output FILE.parquet|FILE.jsonl] CLAIM...
     policyconf test [PATH...] [--coverage] [--fail-under N] [-k PATTERN] [-x] [--update] [--format text|github]
+    policyconf test --mutate [PATH...] [--fail-under N] [-k PATTERN] [--jobs N] [--format text|github]
 
 Exit status (contract §1): validate 0 valid, 1 problems found, 2 usage or I/O
 error; evaluate 0 when every claim got a decision, 1 when any claim was
@@ -385,6 +386,10 @@ def test_command(args, stdout: TextIO, stderr: TextIO) -> int:
         select = testing.selector(args.select) if args.select is not None else None
     except ValueError as error:
         raise UsageError(str(error)) from None
+    if args.mutate:
+        return _mutate_command(args, paths, select, stdout, stderr)
+    if args.jobs is not None:
+        raise UsageError("--jobs is for --mutate")
     result = testing.run(paths, args.products, select=select, first_failure=args.exitfirst, update=args.update)
     if not result.results and not result.problems and not result.deselected:
         stderr.write(f"policyconf: no test files (*.tests.yaml) in {', '.join(paths)}\n")
@@ -394,6 +399,28 @@ def test_command(args, stdout: TextIO, stderr: TextIO) -> int:
                    format=args.format, fail_under=args.fail_under)
     ok = result.failed == 0 and not result.problems and not testing.under(result, args.fail_under)
     return EXIT_OK if ok else EXIT_PROBLEMS
+
+
+def _mutate_command(args, paths: list[str], select, stdout: TextIO, stderr: TextIO) -> int:
+    """`policyconf test --mutate`: mutation testing; --fail-under gates each product's score."""
+    from . import mutate
+    for option, given in (("--update", args.update), ("--coverage", args.coverage), ("-x", args.exitfirst)):
+        if given:
+            raise UsageError(f"{option} does not go with --mutate")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if not _test_files(paths):
+        stderr.write(f"policyconf: no test files (*.tests.yaml) in {', '.join(paths)}\n")
+        return EXIT_PROBLEMS
+    result = mutate.run(paths, args.products, select=select, jobs=args.jobs, worker_start=batch._die_with)
+    mutate.report(result, write=lambda line: stdout.write(line + "\n"), format=args.format,
+                  fail_under=args.fail_under)
+    return EXIT_OK if mutate.ok(result, args.fail_under) else EXIT_PROBLEMS
+
+
+def _test_files(paths: list[str]) -> list[str]:
+    from .tester import find_test_files
+    return [file for file in find_test_files(paths) if os.path.isfile(file)]
 
 
 def _colour(choice: str, stdout: TextIO) -> bool:
@@ -590,7 +617,14 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--coverage", action="store_true",
                       help="report which rules, events, documents, bands and table rows no case exercised")
     test.add_argument("--fail-under", type=_percentage, metavar="N",
-                      help="fail when coverage is under N percent (0 to 100)")
+                      help="fail when coverage is under N percent (0 to 100); with --mutate, when a product's "
+                           "mutation score is")
+    test.add_argument("--mutate", action="store_true",
+                      help="mutation testing: change the product's numbers, comparisons, rules, events, tables, "
+                           "bands, defaults and required fields one at a time, and report each change no case "
+                           "catches")
+    test.add_argument("--jobs", type=int, metavar="N",
+                      help="with --mutate: worker processes (default: one per core)")
     test.add_argument("-k", dest="select", metavar="PATTERN",
                       help="run only the cases whose name, file or product contains PATTERN (any case); "
                            "words combine with and, or, not: -k \"excess and not day 184\"")

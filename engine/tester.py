@@ -491,6 +491,15 @@ def run(paths: Iterable[str], products: str | None = None, *, select: Callable |
     return run_result
 
 
+def run_document(file: str, document: Document, book: ProductBook, suites: dict, run_result: SuiteRun, *,
+                 select: Callable | None = None, first_failure: bool = False) -> None:
+    """Run the cases of a test file already read and checked (`document`) against `book`, adding
+    the results to `run_result`: what `policyconf test --mutate` (engine.mutate) runs against each
+    mutant. `suites`: product id -> test file data, for what bases' test files leave out."""
+    _run_file(file, document, os.path.dirname(file) or ".", book, suites, {}, run_result, select, first_failure,
+              False)
+
+
 def _book(folder: str, books: dict, run_result: SuiteRun) -> ProductBook | None:
     if folder not in books:
         try:
@@ -769,5 +778,5 @@ def report(run_result: SuiteRun, coverage: bool = False, write=print, colour: bo
     write(paint(_summary(run_result), "green" if ok else "red"))
 
 
-__all__ = ["run", "report", "selector", "suite_claims", "find_test_files", "Coverage", "CaseResult",
+__all__ = ["run", "run_document", "report", "selector", "suite_claims", "find_test_files", "Coverage", "CaseResult",
            "Change", "SuiteRun"]
