@@ -161,7 +161,7 @@ def decide(claim) -> dict:
         repair_cost, repair_currency = repair
         if repair_currency != currency:
             raise Rejected("claim.mixed-currency", "all money in one claim must be in one currency",
-                           "claim.repair_cost.currency")
+                           "claim.repair_cost")
     elif repairable:
         raise Rejected("claim.missing-field", "claim.repair_cost is required when claim.repairable",
                        "claim.repair_cost")
@@ -233,7 +233,7 @@ def decide(claim) -> dict:
         gross = repair_cost if is_repair else current_value
         excess, excess_currency = EXCESS.get(residence, DEFAULT_EXCESS)
         if excess_currency != currency:
-            path = "claim.repair_cost.currency" if repair is not None else "item.price.currency"
+            path = "claim.repair_cost" if repair is not None else "item.price"
             raise Rejected("claim.currency-mismatch", f"the claim is in {currency}, the excess in {excess_currency}",
                            path)
         applied = min(excess, gross) if gross > 0 else ZERO

@@ -205,20 +205,23 @@ def money(raw, path: str, currencies: frozenset, required: bool = True):
                            f"{path}.{key}")
     amount = raw.get("amount")
     currency = raw.get("currency")
-    if amount is None:
-        raise _missing(path + ".amount")
+    if amount is None:                          # an amount's error names its field (contract §3)
+        raise Rejected("claim.missing-field", f"{path}.amount is required", path)
     if currency is None:
-        raise _missing(path + ".currency")
+        raise Rejected("claim.missing-field", f"{path}.currency is required", path)
     if type(currency) is not str or currency not in MINOR_UNITS:
-        raise Rejected("claim.currency", f"{path}.currency is not an ISO 4217 currency code", f"{path}.currency")
+        raise Rejected("claim.currency", f"{path}.currency is not an ISO 4217 currency code", path)
     if currency not in currencies:
         raise Rejected("claim.currency", f"{path}.currency: this product takes claims in "
-                       f"{', '.join(sorted(currencies))}, not {currency}", f"{path}.currency")
-    value = _number(amount, path + ".amount", False)
+                       f"{', '.join(sorted(currencies))}, not {currency}", path)
+    try:
+        value = _number(amount, path + ".amount", False)
+    except Rejected as error:
+        raise Rejected(error.code, error.message, path) from None
     if value.is_signed():                       # negative, or -0
-        raise Rejected("claim.amount", f"{path}.amount may not be negative", f"{path}.amount")
+        raise Rejected("claim.amount", f"{path}.amount may not be negative", path)
     if -value.as_tuple().exponent > MINOR_UNITS[currency]:
-        raise Rejected("claim.amount", f"{path}.amount has more decimals than {currency} has", f"{path}.amount")
+        raise Rejected("claim.amount", f"{path}.amount has more decimals than {currency} has", path)
     return value, currency
 
 

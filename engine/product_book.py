@@ -68,7 +68,8 @@ class ProductBook:
         claim_id = claim_id_of(claim)
         product = None
         try:
-            single = self._single.get(claim.get("product")) if type(claim) is dict else None
+            product_id = claim.get("product") if type(claim) is dict else None
+            single = self._single.get(product_id) if type(product_id) is str else None
             if single is None:
                 product = self._select(claim)
                 values, currency = product.validator.validate(claim)

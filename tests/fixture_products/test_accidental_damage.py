@@ -177,6 +177,12 @@ def test_policy_bought_before_the_first_version_is_invalid_input(book, ad_claim)
     assert claim_error(book, claim).code == "claim.no-product-version"
 
 
+@pytest.mark.parametrize("product", [{"amount": "1.00", "currency": "EUR"}, ["accidental-damage"], 7, None])
+def test_a_product_that_is_not_a_name_is_invalid_input(book, ad_claim, product):
+    claim = ad_claim(product=product)
+    assert claim_error(book, claim).code in ("claim.unknown-product", "claim.missing-field")
+
+
 def test_no_version_comes_before_any_other_error_of_the_claim(book, ad_claim):
     """A one-version product checks the date after validating (its fast path): the error is
     still the version's when the claim has another error too, as when the version is chosen first."""
