@@ -27,7 +27,6 @@ from .model import Product
 from .yaml_reader import Document, decode, load_document, read_text
 
 PRODUCT_SUFFIXES = (".yaml", ".yml")
-
 TEST_SUFFIXES = (".tests.yaml", ".tests.yml")
 _IDENTITY = ("id", "name", "version", "effective_from", "effective_until", "extends", "wording")
 _ID_LINE = re.compile(r"^id:[ \t]*[\"']?([^\s\"'#]+)", re.M)   # a top-level `id: ...`, for a file that did not load
@@ -113,14 +112,15 @@ def _load(files: list[str], read: Callable[[str], str], problems: list[Problem],
     the same problems); any file that cannot be read, or problems found before, and it is built."""
     texts: dict[str, str] = {}
     key = None if problems else _key(files, read, beside, where, texts)
-    if key is not None:
-        found = _thawed(cache.read(cache.entry("products", key)))
+    entry = cache.entry("products", key) if key is not None else None
+    if entry is not None:
+        found = _thawed(cache.read(entry))
         if found is not None:
             return found
         read = _remembered(read, texts)
     loaded = _built(files, read, problems, where, beside)
-    if key is not None:
-        cache.write(cache.entry("products", key), _frozen(loaded))
+    if entry is not None:
+        cache.write(entry, _frozen(loaded))
     return loaded
 
 
