@@ -382,6 +382,11 @@ def test_command(args, stdout: TextIO, stderr: TextIO) -> int:
     paths = _existing_paths(args.paths, stderr)
     if paths is None:
         return EXIT_USAGE
+    untested = [p for p in paths if os.path.isfile(p) and testing.own_test_file(p) is None]
+    if untested:
+        stderr.write("".join(f"policyconf: {p} is a product file and has no test file beside it "
+                             f"({testing.suite_file_beside(p)})\n" for p in untested))
+        return EXIT_USAGE
     try:
         select = testing.selector(args.select) if args.select is not None else None
     except ValueError as error:

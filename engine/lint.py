@@ -64,6 +64,30 @@ def unguarded_reads(builder: "Builder", declared: dict[str, dict]) -> None:
         except RecursionError:
             continue
         _report_unguarded(builder, declared, site, found)
+    _event_read(builder, declared)
+
+
+def _event_read(builder: "Builder", declared: dict[str, dict]) -> None:
+    """The event catalogue's rule reads `claim.event` for every claim, before anything is known:
+    with no event it would never decline, so a claim that names none would go on to be paid."""
+    rule = (builder.data.get("events") or {}).get("rule")
+    info = builder.fields.get("claim.event")
+    if not isinstance(rule, dict) or info is None or not info.may_be_absent:
+        return
+    spec = declared.get("claim.event") or {}
+    option = next((key for key in ("optional", "required_when", "present_when") if key in spec), None)
+    why, _ = _why(declared, _Read("claim.event"))
+    line = builder.source.span(("events", "rule"), key=True).line
+    builder.problem(("fields", "claim.event") + ((option,) if option else ()), UNGUARDED,
+                    f"claim.event may be absent ({why}), but the event catalogue's rule '{rule.get('id')}' "
+                    f"(line {line}) reads it for every claim: a claim that names no event would never be declined "
+                    f"as not covered. Make claim.event required", key=option is not None)
+
+
+class _Read:
+    """A read of a field outside any expression (for `_why`)."""
+    def __init__(self, path: str):
+        self.path, self.subject = path, path
 
 
 def _presence_rules(builder: "Builder", declared: dict[str, dict]) -> list[tuple]:

@@ -193,13 +193,29 @@ def suite_claims(path: str) -> list[dict]:
 
 
 def find_test_files(paths: Iterable[str]) -> list[str]:
+    """The test files of `paths`: a folder's *.tests.yaml, a test file itself, and for a product
+    file its own test file beside it (`policyconf test products/accidental-damage.yaml`)."""
     files = []
     for path in paths:
         if os.path.isdir(path):
             files += [os.path.join(path, name) for name in sorted(os.listdir(path)) if name.endswith(TEST_SUFFIXES)]
         else:
-            files.append(path)
+            files.append(own_test_file(path) or path)
     return files
+
+
+def own_test_file(path: str) -> str | None:
+    """`path` when it is a test file; for a product file (*.yaml, *.yml), its test file beside it
+    when there is one; None for a product file without one."""
+    if path.endswith(TEST_SUFFIXES) or not path.endswith((".yaml", ".yml")):
+        return path
+    stem = path[:path.rfind(".")]
+    return next((stem + suffix for suffix in TEST_SUFFIXES if os.path.isfile(stem + suffix)), None)
+
+
+def suite_file_beside(path: str) -> str:
+    """The name a product file's test file would have."""
+    return path[:path.rfind(".")] + TEST_SUFFIXES[0]
 
 
 # -- selecting cases (-k) ----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""`policyconf validate` named one file: a test file is told so, a derived product finds its base."""
+"""`policyconf validate` named one file: a test file is told so, a derived product finds its base;
+`policyconf test` named a product file runs that product's own test file."""
 from __future__ import annotations
 
 import io
@@ -23,6 +24,19 @@ def test_a_test_file_is_told_to_use_policyconf_test():
     assert err == f"policyconf: {tests} is a test file: use `policyconf test {tests}`\n"
     code, _, err = run("validate", str(PRODUCTS), tests)
     assert code == 2 and "is a test file" in err
+
+
+def test_policyconf_test_on_a_product_file_runs_its_own_test_file(tmp_path):
+    product = str(PRODUCTS / "screen-protection.yaml")
+    code, out, err = run("test", product)
+    assert (code, err) == (0, "")
+    assert out.startswith(f"{PRODUCTS / 'screen-protection.tests.yaml'} .") and out.endswith(" passed, 0 failed\n")
+    shutil.copy(PRODUCTS / "bmw-total-loss.yaml", tmp_path / "bmw-total-loss.yaml")
+    lonely = str(tmp_path / "bmw-total-loss.yaml")
+    code, out, err = run("test", lonely)
+    assert (code, out) == (2, "")
+    assert err == (f"policyconf: {lonely} is a product file and has no test file beside it "
+                   f"({tmp_path / 'bmw-total-loss.tests.yaml'})\n")
 
 
 def test_a_derived_product_named_alone_finds_its_base_in_its_folder():

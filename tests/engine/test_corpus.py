@@ -41,7 +41,7 @@ def test_every_failure_mode_of_the_issue_has_a_case():
               # lists, aggregates and bands of amounts
               "band-money-gap", "band-decimal-to", "expr-sum-mixed-currencies", "expr-unknown-item-field",
               # the mistakes that cost money
-              "expr-unguarded", "table-currency-by-design", "band-not-monotonic-middle",
+              "expr-unguarded", "expr-unguarded-event", "table-currency-by-design", "band-not-monotonic-middle",
               "rate-bare-number", "rate-out-of-range", "field-bounds",
               "extends-wrong-override"}
     assert wanted <= set(CASES)
