@@ -42,7 +42,7 @@ def test_every_failure_mode_of_the_issue_has_a_case():
               "band-money-gap", "band-decimal-to", "expr-sum-mixed-currencies", "expr-unknown-item-field",
               # the mistakes that cost money
               "expr-unguarded", "expr-unguarded-event", "table-currency-by-design", "band-not-monotonic-middle",
-              "rate-bare-number", "rate-out-of-range", "field-bounds",
+              "rate-bare-number", "rate-out-of-range", "field-bounds", "header-date-invalid",
               "extends-wrong-override"}
     assert wanted <= set(CASES)
 
