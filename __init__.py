@@ -15,7 +15,6 @@ from __future__ import annotations
 __version__ = "0.2.0"
 
 from .dsl.values import Money
-from .engine.audit import AuditLog, canonical_hash
 from .engine.loader import Loaded, load
 from .engine.product_book import ProductBook, load_products
 from .engine.decision import Decision
@@ -23,3 +22,11 @@ from .engine.errors import ClaimError, Problem, ProductError
 
 __all__ = ["load_products", "load", "Loaded", "ProductBook", "Decision", "Money", "ClaimError", "ProductError",
            "Problem", "AuditLog", "canonical_hash", "__version__"]
+
+
+def __getattr__(name: str):
+    """The decision log's names, imported at first use (`validate` and `test` write no log)."""
+    if name in ("AuditLog", "canonical_hash"):
+        from .engine import audit
+        return getattr(audit, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

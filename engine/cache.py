@@ -32,11 +32,7 @@ _OFF = {"off", "0", "no", "false", "none", ""}
 @lru_cache(maxsize=1)
 def stamp() -> str:
     """What an entry must have been written by: this policyconf, this Python, these sources."""
-    try:
-        from importlib.metadata import version
-        release = version("policyconf")
-    except Exception:                    # noqa: BLE001 - not installed: the sources' times decide
-        release = "source"
+    from .. import __version__ as release      # the sources' sizes and times below tell builds of one release apart
     digest = hashlib.sha256(f"{release}\0{sys.version}\0{sys.implementation.cache_tag}".encode())
     for folder in _SOURCES:
         for path in sorted((_PACKAGE / folder).glob("*")):

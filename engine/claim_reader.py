@@ -34,7 +34,7 @@ import msgspec
 
 from . import errors as E
 from .product_book import ProductBook, claim_id_of
-from .errors import ClaimError, ProductError
+from .errors import ClaimError, ClaimFileError, ProductError
 from .yaml_reader import decode, load_document
 
 MAX_CLAIM_BYTES = 16 * 1024 * 1024      # a .json or .yaml claim file (a .jsonl file is read line by line)
@@ -44,10 +44,6 @@ _MAX_DIGITS = 4000                      # an integer longer than this is refused
 _BAD_UTF8 = "\x00not-utf8:"             # marks a line that was not UTF-8; the column follows
 _TOO_LONG = "\x00too-long"              # marks a line of more than MAX_LINE_BYTES, not read
 RANGE_BYTES = 512 * 1024                # a byte range of a .jsonl file, as a batch worker reads it
-
-
-class ClaimFileError(Exception):
-    """A claim source that cannot be read at all: no such file, or not a claim file by its name."""
 
 
 class ClaimInput:

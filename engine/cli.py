@@ -15,19 +15,18 @@ import argparse
 import os
 import sys
 from decimal import Decimal
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .. import __version__
-from . import batch
-from .audit import AuditLog
 from .decision import Decision
 from .loader import TEST_SUFFIXES, load
 from .product_book import ProductBook, load_products
-from .claim_reader import (ClaimFileError, StdinReader, claim_file_kind, decide_claim, evaluate_claim, jsonl_line,
-                           read_claims)
 from . import errors as E
-from .errors import ProductError
+from .errors import ClaimFileError, ProductError
 from .jsonio import dumps
+
+if TYPE_CHECKING:
+    from .claim_reader import StdinReader
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -122,6 +121,7 @@ def _output_kind(path: str, fmt: str | None) -> str:
 
 
 def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: StdinReader) -> int:
+    from . import batch
     output = _output_kind(args.output, args.format) if args.output else None
     fmt = "jsonl" if output else args.format or ("text" if stdout.isatty() else "jsonl")
     book = _load_book(args.products, stderr)
@@ -142,6 +142,7 @@ def evaluate_command(args, stdout: TextIO, stderr: TextIO, stdin: StdinReader) -
             raise UsageError(f"--log {args.log}: {error.strerror}") from None
         if not key:
             stderr.write(UNKEYED_LOG_WARNING)
+        from .audit import AuditLog
         audit = AuditLog.to_stream(log_file, key or None)
         book = book.with_audit(audit)
     try:
@@ -230,6 +231,7 @@ class _JsonDocument:
 def _check_sources(paths: list[str]) -> None:
     """Every claim source can be opened (ClaimFileError if not): checked before a document is begun,
     so that a missing second file leaves stdout empty rather than half an array."""
+    from .claim_reader import claim_file_kind
     for path in paths:
         if path == "-":
             continue
@@ -242,6 +244,8 @@ def _check_sources(paths: list[str]) -> None:
 
 
 def _evaluate(args, book, fmt, jobs, render, audit, log_file, stdout, stderr, stdin) -> int:
+    from . import batch
+    from .claim_reader import decide_claim, evaluate_claim, jsonl_line, read_claims
     summary = batch.Summary()
     single = len(args.claims) == 1
     document = None
@@ -408,7 +412,7 @@ def test_command(args, stdout: TextIO, stderr: TextIO) -> int:
 
 def _mutate_command(args, paths: list[str], select, stdout: TextIO, stderr: TextIO) -> int:
     """`policyconf test --mutate`: mutation testing; --fail-under gates each product's score."""
-    from . import mutate
+    from . import batch, mutate
     for option, given in (("--update", args.update), ("--coverage", args.coverage), ("-x", args.exitfirst)):
         if given:
             raise UsageError(f"{option} does not go with --mutate")
@@ -524,8 +528,8 @@ def diff_command(args, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def impact_command(args, stdout: TextIO, stderr: TextIO) -> int:
+    from . import batch, report
     from . import impact as book_impact
-    from . import report
     try:
         kinds = [book_impact.check_kind(kind) for kind in args.fail_on or ()]
     except ValueError as error:
@@ -698,6 +702,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         if args.command == "validate":
             return validate_command(args, stdout, stderr)
         if args.command == "evaluate":
+            from .claim_reader import StdinReader     # imported here: `validate` and `test` read no claims
             return evaluate_command(args, stdout, stderr, StdinReader(stdin))
         if args.command == "test":
             return test_command(args, stdout, stderr)

@@ -96,6 +96,10 @@ class ClaimError(Exception):
         return f"ClaimError({self.code!r}, {self.message!r}, path={self.path!r})"
 
 
+class ClaimFileError(Exception):
+    """A claim source that cannot be read at all: no such file, or not a claim file by its name."""
+
+
 # -- stable codes: product files (keep in step with README.md) -------------
 YAML_SYNTAX = "yaml.syntax"
 YAML_DUPLICATE_KEY = "yaml.duplicate-key"

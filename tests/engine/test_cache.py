@@ -210,3 +210,20 @@ def test_validate_says_the_same_with_and_without_the_cache(tmp_path):
     assert outputs[0] == outputs[1] == outputs[2]
     assert outputs[0][0] == 1 and "broken.yaml" in outputs[0][1] + outputs[0][2]
     assert _entries(tmp_path / "cache") and _entries(tmp_path / "cache", "grammar")
+
+
+def test_validate_from_a_warm_cache_imports_no_parser_schema_batch_or_log_modules(folder):
+    """What makes a warm `validate` cheap: a hit reads no YAML schema and parses no expression, and
+    `validate` reads no claims and writes no log, so none of their modules is imported."""
+    program = ("import sys\n"
+               "from policyconf.engine.cli import main\n"
+               f"status = main(['validate', {str(PRODUCTS)!r}])\n"
+               "heavy = ['lark', 'jsonschema', 'policyconf.engine.build', 'policyconf.engine.schema',\n"
+               "         'policyconf.dsl.parser', 'policyconf.engine.batch', 'policyconf.engine.claim_reader',\n"
+               "         'policyconf.engine.audit', 'msgspec', 'concurrent.futures', 'importlib.metadata']\n"
+               "print(status, sorted(name for name in heavy if name in sys.modules))\n")
+    env = {**os.environ, "POLICYCONF_CACHE_DIR": str(folder)}
+    first = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True)
+    assert first.stdout.splitlines()[-1].startswith("0 ['jsonschema', 'lark'")       # cold: built
+    warm = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True)
+    assert warm.stdout.splitlines()[-1] == "0 []", warm.stdout
