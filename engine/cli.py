@@ -386,7 +386,7 @@ def test_command(args, stdout: TextIO, stderr: TextIO) -> int:
     paths = _existing_paths(args.paths, stderr)
     if paths is None:
         return EXIT_USAGE
-    untested = [p for p in paths if os.path.isfile(p) and testing.own_test_file(p) is None]
+    untested = [p for p in paths if os.path.isfile(p) and testing.untested_product(p)]
     if untested:
         stderr.write("".join(f"policyconf: {p} is a product file and has no test file beside it "
                              f"({testing.suite_file_beside(p)})\n" for p in untested))

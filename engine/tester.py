@@ -218,6 +218,18 @@ def suite_file_beside(path: str) -> str:
     return path[:path.rfind(".")] + TEST_SUFFIXES[0]
 
 
+def untested_product(path: str) -> bool:
+    """Whether `path`, named to `policyconf test`, is a product file with no test file beside it
+    (a test file under another name, with its `cases`, is run as one)."""
+    if own_test_file(path) is not None:
+        return False
+    try:
+        data = load_file(path).data
+    except ProductError:
+        return False                     # not readable: the runner reports why, at its line
+    return isinstance(data, dict) and "cases" not in data and bool({"id", "extends", "fields"} & set(data))
+
+
 # -- selecting cases (-k) ----------------------------------------------------------------------
 def selector(pattern: str) -> Callable[[Iterable[str]], bool]:
     """pytest's -k: `pattern` is a substring of the case's name, file or product (any case); words

@@ -37,6 +37,11 @@ def test_policyconf_test_on_a_product_file_runs_its_own_test_file(tmp_path):
     assert (code, out) == (2, "")
     assert err == (f"policyconf: {lonely} is a product file and has no test file beside it "
                    f"({tmp_path / 'bmw-total-loss.tests.yaml'})\n")
+    # a test file under another name (kept apart from the products) is still run as one
+    (tmp_path / "suites").mkdir()
+    shutil.copy(PRODUCTS / "bmw-total-loss.tests.yaml", tmp_path / "suites" / "bmw-examples.yaml")
+    code, out, err = run("test", str(tmp_path / "suites" / "bmw-examples.yaml"), "--products", str(tmp_path))
+    assert (code, err) == (0, "") and out.endswith(" passed, 0 failed\n")
 
 
 def test_a_derived_product_named_alone_finds_its_base_in_its_folder():
