@@ -458,6 +458,8 @@ def verify_command(args, stdout: TextIO, stderr: TextIO) -> int:
     except ImportError:
         stderr.write("policyconf: verify needs hypothesis: pip install 'policyconf[verify]'\n")
         return EXIT_USAGE
+    if args.claims < 1:
+        raise UsageError(f"--claims must be at least 1, not {args.claims}")
     book = _load_book(args.products, stderr)
     if book is None:
         return EXIT_USAGE
@@ -485,6 +487,11 @@ def verify_command(args, stdout: TextIO, stderr: TextIO) -> int:
             broken = result.broken
             for invariant in broken.invariants:
                 clause = f" ({invariant.clause})" if invariant.clause else ""
+                error = broken.errors.get(invariant.id)
+                if error is not None:
+                    stdout.write(f"{name}: invariant {invariant.id}{clause} cannot be computed on this claim: "
+                                 f"{error}\n  holds: {invariant.holds_text}\n")
+                    continue
                 stdout.write(f"{name}: invariant {invariant.id}{clause} broken: {invariant.message}\n"
                              f"  holds: {invariant.holds_text}\n")
             stdout.write("  smallest claim found:\n")

@@ -391,13 +391,20 @@ class ProductCode:
                      "adjustments), T, tuple(lines))")
 
     def emit_invariants(self) -> None:
+        """`invariants(V, cur, DEC)`: [(invariant, None)] for each one that does not hold, and
+        [(invariant, error)] for each that cannot be computed on the claim (a currency mismatch, a
+        division by zero...): each on its own, so that one failing does not hide the others."""
         self.line(0, "def invariants(V, cur, DEC):")
         self.line(1, "T = []")
         self.line(1, f"D = [_U] * {len(self.names)}")
         self.line(1, "broken = []")
         for invariant in self.product.invariants:
-            self.line(1, f"if not ({self.expression(invariant.path)}):", invariant.path)
-            self.line(2, f"broken.append({self.constant(invariant)})")
+            k = self.constant(invariant)
+            self.line(1, "try:")
+            self.line(2, f"if not ({self.expression(invariant.path)}):", invariant.path)
+            self.line(3, f"broken.append(({k}, None))")
+            self.line(1, "except (CurrencyMismatch, EvaluationError, DecimalException) as error:")
+            self.line(2, f"broken.append(({k}, error))")
         self.line(1, "return broken")
 
     # -- compile ------------------------------------------------------------------------------

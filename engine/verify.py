@@ -13,13 +13,11 @@ import copy
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal, DecimalException, localcontext
+from decimal import Decimal, localcontext
 from typing import Any
 
-from ..dsl.errors import EvaluationError
 from ..dsl.iso import COUNTRIES, MINOR_UNITS
 from ..dsl.runtime import CONTEXT
-from ..dsl.values import CurrencyMismatch
 
 from .errors import ClaimError
 from .model import Invariant, Product
@@ -28,11 +26,13 @@ _COUNTRY = re.compile(r"[A-Z]{2}\Z")
 
 
 class InvariantBroken(Exception):
-    def __init__(self, invariants: list[Invariant], claim: dict, decision):
+    """Invariants a claim breaks; `errors` says, for those that could not be computed on it, why."""
+    def __init__(self, invariants: list[Invariant], claim: dict, decision, errors: dict[str, str] | None = None):
         super().__init__(", ".join(i.id for i in invariants))
         self.invariants = invariants
         self.claim = claim
         self.decision = decision
+        self.errors = errors or {}
 
 
 @dataclass
@@ -57,16 +57,15 @@ def decision_values(decision) -> dict:
 
 
 def broken_invariants(product: Product, claim: dict):
-    """Decide `claim` and return (the invariants it breaks, the decision). Raises ClaimError."""
+    """Decide `claim` and return (the invariants it breaks, why those that could not be computed on
+    it could not, by id; the decision). Raises ClaimError."""
     values, currency = product.validator.validate(claim)
     cur = currency or product.currency
     with localcontext(CONTEXT):
         decision = product.code.decide(values, cur, values.get("claim.id"))
-        try:
-            failed = product.code.invariants(values, cur, decision_values(decision))
-        except (EvaluationError, CurrencyMismatch, DecimalException) as error:
-            raise InvariantBroken(list(product.invariants), claim, decision) from error
-    return failed, decision
+        found = product.code.invariants(values, cur, decision_values(decision))
+    return [invariant for invariant, _ in found], \
+        {invariant.id: str(error) for invariant, error in found if error is not None}, decision
 
 
 def claims(product: Product, examples: list[dict] | None = None):
@@ -235,7 +234,10 @@ def _value(st, spec, anchor: date, values: dict, currency: str, places: int, cou
 
 def verify(product: Product, count: int = 10_000, seed: int | None = None,
            examples: list[dict] | None = None) -> Verification:
-    """Check `product`'s invariants on `count` decided claims; `examples` seed the generator."""
+    """Check `product`'s invariants on `count` decided claims; `examples` seed the generator.
+    Raises ValueError when `count` is under 1."""
+    if count < 1:
+        raise ValueError(f"the number of claims must be at least 1, not {count}")
     from hypothesis import HealthCheck, Phase, assume, given, settings
     from hypothesis import seed as with_seed
 
@@ -246,14 +248,14 @@ def verify(product: Product, count: int = 10_000, seed: int | None = None,
     @given(claims(product, examples))
     def check(claim):
         try:
-            failed, decision = broken_invariants(product, claim)
+            failed, errors, decision = broken_invariants(product, claim)
         except ClaimError:
             result.rejected += 1
             assume(False)
             return
         result.decided += 1
         if failed:
-            raise InvariantBroken(failed, claim, decision)
+            raise InvariantBroken(failed, claim, decision, errors)
 
     if seed is not None:
         check = with_seed(seed)(check)

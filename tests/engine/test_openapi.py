@@ -100,3 +100,9 @@ def test_the_example_claim_is_decided(book):
     decision = book.decide(example)
     assert "error" not in decision, decision
     assert decision["outcome"] in OUTCOMES
+
+
+def test_the_document_gives_the_version_of_the_package():
+    import policyconf
+    from policyconf import schemas
+    assert schemas.load("openapi.json")["info"]["version"] == policyconf.__version__

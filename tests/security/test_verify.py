@@ -50,3 +50,29 @@ def test_verify_cli_reports_each_product(tmp_path):
     assert [line.split(":")[0] for line in lines] == ["accidental-damage 2024-01-01", "bmw-total-loss 2019-11-30",
                                                       "screen-protection 2024-01-01"]
     assert all("hold on 60 claims" in line for line in lines)
+
+
+def test_an_invariant_that_cannot_be_computed_is_named_alone_with_why(tmp_path):
+    """A claim in DKK cannot be compared with 100.00 EUR: that invariant is reported as not computable
+    on the claim found, with the reason, and the invariants that hold on it are not blamed."""
+    shutil.copy(PRODUCTS / "accidental-damage.yaml", tmp_path)
+    path = tmp_path / "accidental-damage.yaml"
+    path.write_text(path.read_text().replace("holds: decision.payout <= item.price",
+                                             "holds: decision.payout <= 100.00 EUR"))
+    out = io.StringIO()
+    status = cli.main(["verify", "--products", str(tmp_path), "--claims", "300", "--seed", "3"],
+                      stdout=out, stderr=io.StringIO())
+    text = out.getvalue()
+    assert status == 1, text
+    headlines = [line for line in text.splitlines() if line.startswith("accidental-damage 2024-01-01: invariant")]
+    assert len(headlines) == 1, text
+    assert headlines[0].startswith("accidental-damage 2024-01-01: invariant payout-within-sum-insured (E.1) cannot "
+                                   "be computed on this claim: ")
+    assert "are in different currencies" in headlines[0]
+
+
+def test_verify_needs_at_least_one_claim():
+    for count in ("0", "-5"):
+        err = io.StringIO()
+        status = cli.main(["verify", "--products", str(PRODUCTS), "--claims", count], stdout=io.StringIO(), stderr=err)
+        assert status == 2 and err.getvalue() == f"policyconf: --claims must be at least 1, not {count}\n"
