@@ -28,6 +28,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_book  # noqa: E402
 
 parse = partial(json.loads, parse_float=Decimal)
+
+
+def comparable(document: dict) -> dict:
+    """A decision document without its trace, or an error object without its message (the
+    hand-written references word their messages their own way; code and path must be the same)."""
+    document = dict(document)
+    document.pop("trace", None)
+    if "error" in document:
+        document["error"] = {"code": document["error"]["code"], "path": document["error"]["path"]}
+    return document
+
+
+def disagreements(book, reference, texts: list[str]) -> list[tuple]:
+    """(text, policyconf's, the reference's) for each claim text the two decide differently."""
+    wrong = []
+    for text in texts:
+        ours = comparable(book.decide(parse(text)))
+        theirs = comparable(reference.decide_document(parse(text)))
+        if ours != theirs:
+            wrong.append((text, ours, theirs))
+    return wrong
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 

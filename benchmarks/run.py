@@ -249,16 +249,6 @@ def peer(repeats: int, count: int) -> Part:
 
 
 # -- 2. the seed products ----------------------------------------------------------------------
-def _comparable(document: dict) -> dict:
-    """A decision document without its trace, or an error object without its message (the
-    references word their messages their own way; code and path must be the same)."""
-    document = dict(document)
-    document.pop("trace", None)
-    if "error" in document:
-        document["error"] = {"code": document["error"]["code"], "path": document["error"]["path"]}
-    return document
-
-
 def check_references(book, texts_of: dict[str, list[str]], mutated: int) -> dict[str, int]:
     """Every test-file case, the timed claims and `mutated` claims with one thing changed: the
     reference and the engine must give the same decision (or the same error code and path)."""
@@ -266,12 +256,7 @@ def check_references(book, texts_of: dict[str, list[str]], mutated: int) -> dict
     for product, reference in REFERENCES.items():
         cases = [text for _, text in cs.case_texts(product)]
         texts = cases + texts_of[product] + cs.mutated_texts(cases + texts_of[product][:500], mutated)
-        wrong = []
-        for text in texts:
-            ours = _comparable(book.decide(cs.parse(text)))
-            theirs = _comparable(reference.decide_document(cs.parse(text)))
-            if ours != theirs:
-                wrong.append((text, ours, theirs))
+        wrong = cs.disagreements(book, reference, texts)
         if wrong:
             for text, ours, theirs in wrong[:3]:
                 print(f"{product}: {text}\n  policyconf:   {ours}\n  hand-written: {theirs}", file=sys.stderr)

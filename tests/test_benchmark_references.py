@@ -31,26 +31,6 @@ def book():
     return load_products(str(ROOT / "products"))
 
 
-def comparable(document: dict) -> dict:
-    """The decision document without its trace; an error object without its message (the
-    reference words its messages its own way)."""
-    document = dict(document)
-    document.pop("trace", None)
-    if "error" in document:
-        document["error"] = {"code": document["error"]["code"], "path": document["error"]["path"]}
-    return document
-
-
-def disagreements(book, reference, texts: list[str]) -> list[tuple]:
-    wrong = []
-    for text in texts:
-        ours = comparable(book.decide(cs.parse(text)))
-        theirs = comparable(reference.decide_document(cs.parse(text)))
-        if ours != theirs:
-            wrong.append((text, ours, theirs))
-    return wrong
-
-
 def outcome(document: dict) -> str:
     return document["error"]["code"] if "error" in document else document["outcome"]
 
@@ -59,7 +39,7 @@ def outcome(document: dict) -> str:
 def test_every_test_file_case(book, product):
     cases = cs.case_texts(product)
     assert len(cases) >= 40
-    wrong = disagreements(book, REFERENCES[product], [text for _, text in cases])
+    wrong = cs.disagreements(book, REFERENCES[product], [text for _, text in cases])
     assert wrong == []
     kinds = Counter(outcome(book.decide(cs.parse(text))) for _, text in cases)
     assert {"approved", "declined", "pending"} <= set(kinds)
@@ -70,7 +50,7 @@ def test_every_test_file_case(book, product):
 def test_generated_claims(book, product):
     texts = cs.distinct_texts(product, GENERATED, seed=3)
     assert len(set(texts)) == GENERATED
-    wrong = disagreements(book, REFERENCES[product], texts)
+    wrong = cs.disagreements(book, REFERENCES[product], texts)
     assert wrong[:3] == [] and len(wrong) == 0
     kinds = Counter(outcome(book.decide(cs.parse(text))) for text in texts)
     assert {"approved", "declined", "pending"} <= set(kinds)
@@ -83,7 +63,7 @@ def test_mutated_claims(book, product):
     amount or currency, an unknown code; the first problem found must be the same."""
     seeds = [text for _, text in cs.case_texts(product)] + cs.distinct_texts(product, 300, seed=5)
     texts = cs.mutated_texts(seeds, MUTATED, seed=11)
-    wrong = disagreements(book, REFERENCES[product], texts)
+    wrong = cs.disagreements(book, REFERENCES[product], texts)
     assert wrong[:3] == [] and len(wrong) == 0
     codes = Counter(outcome(book.decide(cs.parse(text))) for text in texts)
     errors = {code for code in codes if code.startswith("claim.")}
@@ -95,18 +75,18 @@ def test_mutated_claims(book, product):
 @pytest.mark.parametrize("product", sorted(REFERENCES))
 def test_the_caller_decimal_context_changes_nothing(book, product):
     texts = cs.distinct_texts(product, 300, seed=9)
-    expected = [comparable(REFERENCES[product].decide_document(cs.parse(text))) for text in texts]
+    expected = [cs.comparable(REFERENCES[product].decide_document(cs.parse(text))) for text in texts]
     with localcontext(Context(prec=6, rounding=ROUND_DOWN)):
-        assert [comparable(REFERENCES[product].decide_document(cs.parse(text))) for text in texts] == expected
+        assert [cs.comparable(REFERENCES[product].decide_document(cs.parse(text))) for text in texts] == expected
 
 
 def test_a_wrong_reference_is_caught(book, monkeypatch):
     """The comparison can fail: a reference with the default excess at 40.00 EUR instead of 50.00
     disagrees on the approved claims."""
     texts = cs.distinct_texts("accidental-damage", 300, seed=13)
-    assert disagreements(book, handwritten_ad, texts) == []
+    assert cs.disagreements(book, handwritten_ad, texts) == []
     monkeypatch.setattr(handwritten_ad, "DEFAULT_EXCESS", (handwritten_ad.Decimal("40.00"), "EUR"))
-    wrong = disagreements(book, handwritten_ad, texts)
+    wrong = cs.disagreements(book, handwritten_ad, texts)
     assert len(wrong) >= 50
     assert all(ours["outcome"] == "approved" for _, ours, _ in wrong)
 
@@ -128,7 +108,7 @@ def test_a_reference_takes_the_claim_the_contract_shows(book):
                         "payout": {"amount": "139.00", "currency": "EUR"},
                         "excess": {"amount": "50.00", "currency": "EUR"}, "depreciation": "0.00", "reasons": [],
                         "missing_documents": []}
-    assert comparable(book.decide(claim)) == document
+    assert cs.comparable(book.decide(claim)) == document
 
 
 def test_synthetic_products_have_the_rules_they_say(tmp_path):
