@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, localcontext
 
-from handwritten_base import (CONTEXT, Rejected, boolean, check_keys, claim_id_of, code, codes, country, day,
-                              integer, money, obj, rounded, share, text)
+from handwritten_base import (CONTEXT, Rejected, boolean, check_keys, check_product, claim_id_of, code, codes,
+                              country, day, integer, money, obj, rounded, share, text)
 
 PRODUCT = "accidental-damage"
 VERSION = "2024-01-01"
@@ -110,17 +110,7 @@ def _refusal(claim_id, currency, outcome, reasons=(), missing=()) -> dict:
 def decide(claim) -> dict:
     """The decision on one claim document; raises Rejected for invalid input."""
     # -- the product and its version (by the day the insurance was bought)
-    if type(claim) is not dict:
-        raise Rejected("claim.not-an-object", "a claim must be an object", None)
-    product = claim.get("product")
-    if product is None:
-        raise Rejected("claim.missing-field", "product is required", "product")
-    if product != PRODUCT:
-        raise Rejected("claim.unknown-product", "unknown product", "product")
-    policy = claim.get("policy")
-    if type(policy) is dict and policy.get("purchased") is not None:
-        if day(policy["purchased"], "policy.purchased") < EFFECTIVE:
-            raise Rejected("claim.no-product-version", f"policy.purchased is before {EFFECTIVE}", "policy.purchased")
+    check_product(claim, PRODUCT, EFFECTIVE)
 
     # -- the claim document, field by field
     check_keys(claim, ROOT_KEYS, "")

@@ -56,6 +56,22 @@ def claim_id_of(claim) -> str | None:
     return inner["id"] if type(inner) is dict and type(inner.get("id")) is str else None
 
 
+def check_product(claim, product_id: str, effective: date) -> None:
+    """The claim is an object naming `product_id`, bought (policy.purchased) on or after its one
+    version's `effective` day: checked first, as the engine chooses the product before the fields."""
+    if type(claim) is not dict:
+        raise Rejected("claim.not-an-object", "a claim must be an object", None)
+    product = claim.get("product")
+    if product is None:
+        raise Rejected("claim.missing-field", "product is required", "product")
+    if product != product_id:
+        raise Rejected("claim.unknown-product", "unknown product", "product")
+    policy = claim.get("policy")
+    if type(policy) is dict and policy.get("purchased") is not None:
+        if day(policy["purchased"], "policy.purchased") < effective:
+            raise Rejected("claim.no-product-version", f"policy.purchased is before {effective}", "policy.purchased")
+
+
 def check_keys(value: dict, allowed: frozenset, prefix: str) -> None:
     for key in value:
         if key not in allowed:
