@@ -29,7 +29,7 @@ from ..dsl.errors import suggest
 from ..dsl.errors import UNGUARDED
 from ..dsl.iso import COUNTRY_CURRENCY
 from ..dsl.parser import parse
-from ..dsl.presence import Presence, equals, has, membership, negate, premises
+from ..dsl.presence import Presence, Unguarded, equals, has, membership, negate, premises
 from ..dsl.values import BandSchedule, LookupTable, Money
 
 from . import errors as E
@@ -76,18 +76,12 @@ def _event_read(builder: "Builder", declared: dict[str, dict]) -> None:
         return
     spec = declared.get("claim.event") or {}
     option = next((key for key in ("optional", "required_when", "present_when") if key in spec), None)
-    why, _ = _why(declared, _Read("claim.event"))
+    why, _ = _why(declared, Unguarded("claim.event", "claim.event", 1, 1))     # a read outside any expression
     line = builder.source.span(("events", "rule"), key=True).line
     builder.problem(("fields", "claim.event") + ((option,) if option else ()), UNGUARDED,
                     f"claim.event may be absent ({why}), but the event catalogue's rule '{rule.get('id')}' "
                     f"(line {line}) reads it for every claim: a claim that names no event would never be declined "
                     f"as not covered. Make claim.event required", key=option is not None)
-
-
-class _Read:
-    """A read of a field outside any expression (for `_why`)."""
-    def __init__(self, path: str):
-        self.path, self.subject = path, path
 
 
 def _presence_rules(builder: "Builder", declared: dict[str, dict]) -> list[tuple]:
