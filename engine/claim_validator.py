@@ -414,6 +414,32 @@ class _Converters:
         return convert
 
 
+def _codes(raw: list, values: frozenset, low: int, high: int, unique: bool) -> bool:
+    """A list of codes as its converter accepts it: all known, counted within bounds (high -1:
+    no bound), each at most once if `unique`."""
+    if len(raw) < low or (high >= 0 and len(raw) > high):
+        return False
+    try:
+        if not values.issuperset(raw):
+            return False
+    except TypeError:                   # an element that cannot be a code (a list, an object)
+        return False
+    return not unique or len(set(raw)) == len(raw)
+
+
+def _amount_patterns(currencies) -> dict:
+    """By currency, the amounts an amount's fast test takes: digits, at most 15 before the point,
+    at most the currency's decimals after it (the converter's own fast path, as one pattern)."""
+    patterns = {}
+    for code in currencies:
+        places = MINOR_UNITS.get(code)
+        if places is None:
+            continue
+        tail = rf"(?:\.[0-9]{{1,{places}}})?" if places else ""
+        patterns[code] = re.compile(rf"[0-9]{{1,15}}{tail}\Z").match
+    return patterns
+
+
 def _check_count(raw, low, high, path):
     if low is not None and len(raw) < low:
         what = "may not be empty" if low == 1 else f"needs at least {low} elements"
@@ -478,9 +504,11 @@ class _Object:
 class ClaimValidator:
     """Validates one claim document against one product version's fields."""
 
-    def __init__(self, fields: tuple[FieldSpec, ...], currencies: frozenset[str], code: bytes | None = None):
+    def __init__(self, fields: tuple[FieldSpec, ...], currencies: frozenset[str], code: bytes | None = None,
+                 fast: bool = True):
         self.fields = fields
         self.currencies = currencies
+        self.fast = fast            # False: every value through its converter (the tests' reference)
         converters = _Converters(currencies)
         self.root = _Object("")
         self.root.children["product"] = None
@@ -512,7 +540,7 @@ class ClaimValidator:
         """Pickled (in the product cache) as what it is made from, with its compiled code (marshal):
         read back, its source and constants are made again (the same, the fields being the same)
         and the code is not compiled again."""
-        return ClaimValidator, (self.fields, self.currencies, marshal.dumps(self._code))
+        return ClaimValidator, (self.fields, self.currencies, marshal.dumps(self._code), self.fast)
 
     def convert_default(self, spec: FieldSpec, raw: Any) -> Any:
         """Used at load: a declared default goes through the same converter as claim values."""
@@ -542,13 +570,15 @@ class ClaimValidator:
     # schema restricts to [a-z_][a-zA-Z0-9_]* parts.
     def _compile(self, code: bytes | None = None) -> Callable:
         self._constants: list[Any] = []
+        self._functions: list[str] = []          # a vouching function per list of records
         lines = ["def validate(claim):",
                  "    if type(claim) is not dict:",
                  "        raise _not_object(claim)",
                  f"    keys = {self._constant(frozenset(self.root.children))}",
-                 "    for key in claim:",
-                 "        if key not in keys:",
-                 "            raise _unknown(keys, '', key)",
+                 "    if not claim.keys() <= keys:",
+                 "        for key in claim:",
+                 "            if key not in keys:",
+                 "                raise _unknown(keys, '', key)",
                  "    V = {}"]
         self._counter = 0
         self._emit_object(self.root, "claim", lines, "    ")
@@ -562,7 +592,7 @@ class ClaimValidator:
                       f"            raise _mixed({path!r}, m, currency)"]
         for spec in self._records:
             if _has_money(spec):
-                lines.append(f"    currency = _records_currency({self._constant(spec)}, V[{spec.path!r}], currency)")
+                lines += self._records_currency_lines(spec)
         for spec in self._conditional:            # conditions compare amounts in the claim's currency
             if spec.required_when is not None:
                 when = self._constant(spec.required_when)
@@ -573,18 +603,21 @@ class ClaimValidator:
                 lines += [f"    if (V[{spec.path!r}] is None) is _holds({when}, V, currency, {self._constant(spec)}):",
                           f"        raise _present_when({self._constant(spec)}, V)"]
         for spec in self._ordered:
-            lines.append(f"    _order({self._constant(spec)}, V[{spec.path!r}], V, {spec.path!r}, {self._constant(self._personal)})")
+            lines += self._order_lines(spec)
         for spec in self._records:
             if _absolute_orders(spec):
-                lines.append(f"    _records_order({self._constant(spec)}, V)")
+                lines += self._records_order_lines(spec)
         lines.append("    return V, currency")
+        lines = self._functions + lines
         namespace = {"K": tuple(self._constants), "_not_object": _not_object, "_unknown": self._unknown_error,
                      "_missing": _missing, "_not_dict": _not_dict, "_required_when": _required_when,
                      "_present_when": _present_when, "_holds": _holds, "_order": _order_checked,
                      "_records_order": _records_order, "_records_currency": _records_currency,
-                     "_mixed": _mixed,
-                     "_DATE": _DATE.match, "_fromiso": date.fromisoformat, "__builtins__": {"type": type,
-                     "dict": dict, "str": str, "int": int, "ValueError": ValueError}}
+                     "_mixed": _mixed, "_codes": _codes, "_Money": Money, "_Dec": Decimal,
+                     "_DATE": _DATE.match, "_fromiso": date.fromisoformat, "ClaimError": ClaimError,
+                     "__builtins__": {"type": type, "dict": dict, "str": str, "int": int, "len": len,
+                                      "list": list, "tuple": tuple, "enumerate": enumerate,
+                                      "ValueError": ValueError}}
         self.source = "\n".join(lines) + "\n"
         self._code = marshal.loads(code) if code is not None else compile(self.source, "<claim validator>", "exec")
         exec(self._code, namespace)  # noqa: S102 - our own generated source
@@ -613,9 +646,10 @@ class ClaimValidator:
                           f"{indent}    raise _not_dict({child.path!r}, {obj})",
                           f"{indent}else:",
                           f"{indent}    keys = {self._constant(frozenset(child.children))}",
-                          f"{indent}    for key in {obj}:",
-                          f"{indent}        if key not in keys:",
-                          f"{indent}            raise _unknown(keys, {child.path + '.'!r}, key)"]
+                          f"{indent}    if not {obj}.keys() <= keys:",
+                          f"{indent}        for key in {obj}:",
+                          f"{indent}            if key not in keys:",
+                          f"{indent}                raise _unknown(keys, {child.path + '.'!r}, key)"]
                 if child.optional:
                     lines.append(f"{indent}    V[{child.path!r}] = {obj}")
                 self._emit_object(child, obj, lines, indent + "    ")
@@ -631,26 +665,178 @@ class ClaimValidator:
             else:
                 lines.append(f"{indent}    V[{path!r}] = None")
             converter = self._constant(convert)
-            if spec.type == "bool":
-                lines += [f"{indent}elif v is True or v is False:",
-                          f"{indent}    V[{path!r}] = v"]
-            elif spec.type in ("code", "event", "country"):
-                allowed = self._constant(spec.values if spec.type != "country" else COUNTRIES)
-                lines += [f"{indent}elif type(v) is str and v in {allowed}:",
-                          f"{indent}    V[{path!r}] = v"]
-            elif spec.type == "integer":
-                low = spec.minimum if spec.minimum is not None else -MAX_AMOUNT
-                high = spec.maximum if spec.maximum is not None else MAX_AMOUNT
-                lines += [f"{indent}elif type(v) is int and {self._constant(low)} <= v <= {self._constant(high)}:",
-                          f"{indent}    V[{path!r}] = v"]
-            elif spec.type == "date":
+            if spec.type == "date" and self.fast:
                 lines += [f"{indent}elif type(v) is str and _DATE(v):",
                           f"{indent}    try:",
                           f"{indent}        V[{path!r}] = _fromiso(v)",
                           f"{indent}    except ValueError:",
                           f"{indent}        V[{path!r}] = {converter}(v, {path!r})"]
+            elif spec.type == "records" and self._vouchable(spec):
+                vouch = self._records_function(spec)
+                lines += [f"{indent}else:",
+                          f"{indent}    w = {vouch}(v, {path!r})",
+                          f"{indent}    V[{path!r}] = w if w is not None else {converter}(v, {path!r})"]
+                continue
+            else:
+                fast = self._fast(spec, "v", repr(path))
+                if fast is not None:
+                    test, value = fast
+                    lines += [f"{indent}elif {test}:",
+                              f"{indent}    V[{path!r}] = {value}"]
             lines += [f"{indent}else:",
                       f"{indent}    V[{path!r}] = {converter}(v, {path!r})"]
+
+    # The fast tests below only ever accept: a value they do not vouch for goes to the field's
+    # converter, which accepts it or raises the first problem with its message. So a fast test
+    # must accept nothing the converter refuses, and give exactly the converter's value.
+    def _fast(self, spec: FieldSpec, v: str, path: str) -> tuple[str, str] | None:
+        """(a test on the raw value `v`, the value it converts to) for a field of a common type;
+        `path` is the Python expression of the field's path (an amount carries it)."""
+        kind = spec.type
+        if not self.fast:
+            return None
+        if kind == "bool":
+            return f"{v} is True or {v} is False", v
+        if kind in ("code", "event", "country"):
+            return f"type({v}) is str and {v} in {self._constant(spec.values if kind != 'country' else COUNTRIES)}", v
+        if kind == "integer":
+            low = spec.minimum if spec.minimum is not None else -MAX_AMOUNT
+            high = spec.maximum if spec.maximum is not None else MAX_AMOUNT
+            return f"type({v}) is int and {self._constant(low)} <= {v} <= {self._constant(high)}", v
+        if kind == "text":
+            test = f"type({v}) is str and len({v}) <= {MAX_TEXT}"
+            if spec.pattern is not None:
+                test += f" and {self._constant(spec.pattern.fullmatch)}({v}) is not None"
+            return test, v
+        if kind == "list":
+            low = spec.min_items if spec.min_items is not None else 0
+            high = spec.max_items if spec.max_items is not None else -1
+            return (f"type({v}) is list and _codes({v}, {self._constant(spec.values)}, {low}, {high}, {spec.unique})",
+                    f"tuple({v})")
+        if kind == "money":
+            amounts = self._constant(_amount_patterns(self.currencies))
+            return (f"type({v}) is dict and len({v}) == 2 and type(c := {v}.get('currency')) is str"
+                    f" and (ok := {amounts}.get(c)) is not None and type(a := {v}.get('amount')) is str"
+                    " and ok(a) is not None", f"_Money(_Dec(a), c, {path})")
+        return None
+
+    def _vouchable(self, spec: FieldSpec) -> bool:
+        """A list of records whose elements the generated code checks (none of them lists of records)."""
+        return self.fast and all(item.type != "records" for item in spec.items)
+
+    def _records_function(self, spec: FieldSpec) -> str:
+        """A function that vouches for a list of records: the tuple of the elements' records, or
+        None for anything it does not accept (the field's converter then says what is wrong)."""
+        self._counter += 1
+        name = f"_r{self._counter}"
+        lines = [f"def {name}(raw, path):"]
+        count = ["type(raw) is not list"]
+        if spec.min_items is not None:
+            count.append(f"len(raw) < {spec.min_items}")
+        if spec.max_items is not None:
+            count.append(f"len(raw) > {spec.max_items}")
+        names = self._constant(frozenset(item.path for item in spec.items))
+        lines += [f"    if {' or '.join(count)}:",
+                  "        return None",
+                  "    out = []",
+                  "    for i, e in enumerate(raw):",
+                  f"        if type(e) is not dict or not e.keys() <= {names}:",
+                  "            return None",
+                  "        r = {}"]
+        for item in spec.items:
+            key = repr(item.path)
+            where = f"f'{{path}}[{{i}}].{item.path}'"
+            lines.append(f"        x = e.get({key})")
+            lines.append("        if x is None:")
+            if item.has_default:
+                lines.append(f"            r[{key}] = {self._constant(item.default)}")
+            elif item.required:
+                lines.append("            return None")
+            else:
+                lines.append(f"            r[{key}] = None")
+            if item.type == "date":
+                lines += ["        elif type(x) is str and _DATE(x):",
+                          "            try:",
+                          f"                r[{key}] = _fromiso(x)",
+                          "            except ValueError:",
+                          "                return None",
+                          "        else:",
+                          "            return None"]
+                continue
+            fast = self._fast(item, "x", where)
+            if fast is not None:
+                test, value = fast
+                lines += [f"        elif {test}:",
+                          f"            r[{key}] = {value}",
+                          "        else:",
+                          "            return None"]
+            else:                               # a type with no fast test: its converter, quietly
+                convert = self._constant(_Converters(self.currencies).make(item))
+                lines += ["        else:",
+                          "            try:",
+                          f"                r[{key}] = {convert}(x, {where})",
+                          "            except ClaimError:",
+                          "                return None"]
+        for item in spec.items:                  # date orders between the fields of one element
+            for reference, later in ((item.not_before, False), (item.not_after, True)):
+                if _sibling(reference):
+                    lines += [f"        a = r[{item.path!r}]",
+                              f"        b = r.get({reference!r})",
+                              f"        if a is not None and b is not None and a {'>' if later else '<'} b:",
+                              "            return None"]
+        lines += ["        out.append(r)",
+                  "    return tuple(out)"]
+        self._functions += lines
+        return name
+
+    def _order_lines(self, spec: FieldSpec) -> list[str]:
+        """A claim field's not_before / not_after, compared here; `_order` says what is wrong."""
+        checks = [(reference, later) for reference, later in ((spec.not_before, False), (spec.not_after, True))
+                  if reference is not None and not _sibling(reference)]
+        if not checks:
+            return []
+        if not self.fast:
+            return [f"    _order({self._constant(spec)}, V[{spec.path!r}], V, {spec.path!r}, {self._constant(self._personal)})"]
+        lines = [f"    a = V[{spec.path!r}]",
+                 "    if a is not None:"]
+        for reference, later in checks:
+            lines += [f"        b = V.get({reference!r})",
+                      f"        if b is not None and a {'>' if later else '<'} b:",
+                      f"            _order({self._constant(spec)}, a, V, {spec.path!r}, {self._constant(self._personal)})"]
+        return lines
+
+    def _records_order_lines(self, spec: FieldSpec) -> list[str]:
+        """Item fields whose date order names a claim field, compared here; `_records_order`
+        finds the first that is wrong and says so."""
+        checks = [(item, reference, later) for item in spec.items
+                  for reference, later in ((item.not_before, False), (item.not_after, True))
+                  if reference is not None and not _sibling(reference)]
+        if not self._vouchable(spec) or not checks:
+            return [f"    _records_order({self._constant(spec)}, V)"]
+        lines = [f"    for r in V[{spec.path!r}] or ():"]
+        for item, reference, later in checks:
+            lines += [f"        a = r[{item.path!r}]",
+                      f"        b = V.get({reference!r})",
+                      f"        if a is not None and b is not None and a {'>' if later else '<'} b:",
+                      f"            _records_order({self._constant(spec)}, V)"]
+        return lines
+
+    def _records_currency_lines(self, spec: FieldSpec) -> list[str]:
+        """All money in one claim in one currency, the amounts of a list of records included;
+        on a mismatch `_records_currency` names the first amount that differs."""
+        if not self._vouchable(spec):
+            return [f"    currency = _records_currency({self._constant(spec)}, V[{spec.path!r}], currency)"]
+        lines = ["    first = currency",
+                 f"    for r in V[{spec.path!r}] or ():"]
+        for item in spec.items:
+            if item.type == "money":
+                lines += [f"        m = r[{item.path!r}]",
+                          "        if m is not None:",
+                          "            if currency is None:",
+                          "                currency = m.currency",
+                          "            elif m.currency != currency:",
+                          f"                currency = _records_currency({self._constant(spec)}, V[{spec.path!r}], first)"]
+        return lines
 
     def _absent_lines(self, node: _Object) -> list[str]:
         lines = []
