@@ -350,6 +350,8 @@ def _existing_paths(paths: list[str], stderr: TextIO) -> list[str] | None:
 def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
     paths = _existing_paths(args.paths, stderr)
     if paths is None:
+        if args.format in ("json", "github"):    # a CI job reading stdout learns what went wrong too
+            _missing_paths(args.paths, args.format, stdout)
         return EXIT_USAGE
     tests = [p for p in paths if os.path.isfile(p) and p.endswith(TEST_SUFFIXES)]
     if tests:
@@ -379,6 +381,19 @@ def validate_command(args, stdout: TextIO, stderr: TextIO) -> int:
             stdout.write(f"ok: {_count(count, 'product')} ({_count(versions, 'version')}) valid in {', '.join(paths)}"
                          f"{bases}{', ' + _count(len(problems), 'warning') if problems else ''}\n")
     return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+def _missing_paths(paths: list[str], form: str, stdout: TextIO) -> None:
+    """`validate --format json|github` given a PATH that does not exist: the `file.unreadable`
+    problem of each, in that format (the exit status is still 2, a usage or I/O error)."""
+    from .errors import Problem
+    problems = [Problem(p, 1, 1, E.FILE_UNREADABLE, "no such file or directory")
+                for p in paths if not os.path.exists(p)]
+    if form == "json":
+        stdout.write(dumps({"valid": False, "products": [], "problems": [p.to_dict() for p in problems]},
+                           indent=2) + "\n")
+    else:
+        stdout.write("".join(p.annotation() + "\n" for p in problems))
 
 
 def test_command(args, stdout: TextIO, stderr: TextIO) -> int:

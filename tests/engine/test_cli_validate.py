@@ -71,3 +71,19 @@ def test_a_base_in_no_file_of_the_folder_is_still_unknown(tmp_path):
     shutil.copy(PRODUCTS / "screen-protection.yaml", tmp_path / "screen-protection.yaml")
     code, out, _ = run("validate", str(tmp_path / "screen-protection.yaml"))
     assert code == 1 and "ref.unknown-product: extends unknown product 'accidental-damage'" in out
+
+
+def test_a_missing_path_is_reported_in_the_format_asked_for(tmp_path):
+    """A CI job reading `validate --format json` (or `github`) gets the problem on stdout, not an
+    empty stdout; the exit status stays 2 (an I/O error) and stderr says it as before."""
+    missing = str(tmp_path / "nowhere.yaml")
+    code, out, err = run("validate", missing, str(PRODUCTS), "--format", "json")
+    assert code == 2 and "no such file or directory" in err
+    document = json.loads(out)
+    assert document["valid"] is False and document["products"] == []
+    assert [(p["file"], p["code"]) for p in document["problems"]] == [(missing, "file.unreadable")]
+    code, out, err = run("validate", missing, "--format", "github")
+    assert code == 2
+    assert out == f"::error file={missing},line=1,col=1,title=file.unreadable::file.unreadable: no such file or directory\n"
+    code, out, err = run("validate", missing)
+    assert code == 2 and out == "" and "no such file or directory" in err
