@@ -8,7 +8,6 @@ currency of the amount it meets.  Rounding happens once, at the end
 """
 from __future__ import annotations
 
-import calendar
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -147,11 +146,21 @@ class Duration:
         self.seconds = seconds
 
     def __radd__(self, other):
+        if type(other) is date and not self.months:       # the commonest: a date and days (`+ 14 days`)
+            try:
+                return other + timedelta(self.days)
+            except OverflowError:
+                pass                                      # shift says so
         if isinstance(other, (date, datetime)):
             return shift(other, self.months, self.days, self.seconds)
         return NotImplemented
 
     def __rsub__(self, other):
+        if type(other) is date and not self.months:
+            try:
+                return other + timedelta(-self.days)
+            except OverflowError:
+                pass
         if isinstance(other, (date, datetime)):
             return shift(other, -self.months, -self.days, -self.seconds)
         return NotImplemented
@@ -250,14 +259,20 @@ def add_months(day: date, months: int) -> date:
 
     2024-01-31 + 1 month = 2024-02-29.
     """
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = divmod(index, 12)
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
     month += 1
-    last = _DAYS_IN_MONTH[month] if month != 2 else (29 if calendar.isleap(year) else 28)
-    return date(year, month, min(day.day, last))
+    if day.day <= 28:                                   # every month has it
+        return date(year, month, day.day)
+    return date(year, month, min(day.day, _last_day(year, month)))
 
 
 _DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _last_day(year: int, month: int) -> int:
+    if month != 2:
+        return _DAYS_IN_MONTH[month]
+    return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
 
 
 def months_between(start: date, end: date) -> int:
@@ -266,10 +281,16 @@ def months_between(start: date, end: date) -> int:
     2022-01-31 to 2025-02-28 is 37; to 2025-02-27 is 36.  Negative when end < start.
     """
     n = (end.year - start.year) * 12 + (end.month - start.month)
-    if n >= 0:
-        while n > 0 and add_months(start, n) > end:
-            n -= 1
-        return n
+    if n > 0:
+        # start + n months is in end's month, on start's day clamped to the month's end: after
+        # end only when end's day is before start's and not the last of its month (then n - 1,
+        # a month earlier, is before end)
+        day = end.day
+        if day >= start.day or day == _last_day(end.year, end.month):
+            return n
+        return n - 1
+    if n == 0:
+        return 0
     while add_months(start, n) > end:
         n -= 1
     while add_months(start, n + 1) <= end:
