@@ -47,17 +47,22 @@ class Emitter:
     `constant(value)` gives the source of a constant (the module keeps them); `definition(name)`
     the source that reads a definition's value for this claim; `locate(node)` where a node is
     written, as a constant, for the errors a claim can cause; `personal` what is personal data.
+    `query(source, element, keep, project, info, where, outside)`, when given, writes a query as a
+    function of the module with its condition and projection inline (`keep`, `project`: source
+    text over `element`, or None; `outside`: the local names the text may read) and gives the
+    source that calls it; without it, a query is `_select` with lambdas.
     """
 
     def __init__(self, constant: Callable[[Any], str], definition: Callable[[str], str],
                  locate: Callable[[T.Expr], str], tables: dict[str, Any], personal: frozenset[str] = frozenset(),
-                 decision: Callable[[str], str] | None = None):
+                 decision: Callable[[str], str] | None = None, query: Callable[..., str] | None = None):
         self.constant = constant
         self.definition = definition
         self.locate = locate
         self.tables = tables
         self.personal = personal
         self.decision = decision
+        self.query = query
         self.names: dict[str, str] = {}          # local name -> identifier
         self.depth = 0
 
@@ -140,14 +145,19 @@ class Emitter:
         self.names[node.name] = element
         self.depth += 1
         try:
-            keep = f"lambda {element}: {self.text(node.where)}" if node.where is not None else "None"
-            project = f"lambda {element}: {self.text(node.project)}" if node.project is not None else "None"
+            keep = self.text(node.where) if node.where is not None else None
+            project = self.text(node.project) if node.project is not None else None
         finally:
             self.depth -= 1
             if outer is None:
                 del self.names[node.name]
             else:
                 self.names[node.name] = outer
+        if self.query is not None:          # a function of the module, its condition inline: no call per element
+            outside = [name for name in self.names.values() if name != element]
+            return Code(self.query(source, element, keep, project, info, where, outside))
+        keep = f"lambda {element}: {keep}" if keep is not None else "None"
+        project = f"lambda {element}: {project}" if project is not None else "None"
         return Code(f"_select({info}, {where}, {source}, T, {keep}, {project})")
 
     def _ListOf(self, node: T.ListOf) -> Code:

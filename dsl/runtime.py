@@ -50,21 +50,28 @@ class Selection(list):
 def select(query, where, items, trace: list, keep=None, project=None) -> Selection:
     """The elements of `items` that `keep` accepts (all, without it), or `project` of each; what
     it chose goes to the trace. `query`: (what it goes over, None); `where`: its position."""
-    chosen = Selection()
-    indexes = []
+    selection = Selection()
+    found = []
     for index, item in enumerate(items):
         if keep is None or keep(item):
-            indexes.append(index)
-            chosen.append(item if project is None else project(item))
-    chosen.total = len(items)
+            found.append(index)
+            selection.append(item if project is None else project(item))
+    return chosen(selection, found, items, query, where, trace, project is not None)
+
+
+def chosen(selection: Selection, found: list, items, query, where, trace: list, projected: bool) -> Selection:
+    """A query's `selection` made from `items` (the indexes `found` of the elements that counted),
+    with what it went over, noted in the trace (`select`, and the query functions a product's
+    module has, with their conditions inline)."""
     what = query[0]
     if type(items) is Selection and items.origin is not None:     # a query over a chosen list
         what = items.origin
-        indexes = [items.indexes[index] for index in indexes]
-    chosen.origin = what if project is None else None
-    chosen.indexes = tuple(indexes)
-    trace.append(Selected((what, where, chosen.indexes, len(items))))
-    return chosen
+        found = map(items.indexes.__getitem__, found)
+    selection.total = total = len(items)
+    selection.origin = None if projected else what
+    selection.indexes = indexes = tuple(found)
+    trace.append(Selected((what, where, indexes, total)))
+    return selection
 
 
 def exists(selection: Selection) -> bool:
@@ -228,6 +235,6 @@ OPERATORS = {
 NAMESPACE: dict[str, Any] = {
     "__builtins__": {"enumerate": enumerate, "min": min, "max": max, "bool": bool, "len": len, "tuple": tuple},
     "_M": Money, "_mismatch": mismatch, "_amount": amount_in, "_round_amount": round_amount,
-    "_lookup": lookup, "_select": select, "_given": given, "_div": divide,
+    "_lookup": lookup, "_select": select, "_chosen": chosen, "_Selection": Selection, "_given": given, "_div": divide,
     **{f"_{name}": function for name, function in FUNCTIONS.items()},
 }

@@ -52,6 +52,8 @@ class ProductCode:
         self.money = {name for name in self.names if isinstance(builder.definition_types.get(name), t.Money)}
         self.AT: list[Any] = [None]                               # what is being computed, by index
         self.cur_default = min(product.currencies) if product.currencies else None
+        self.queries = 0                                          # the query functions written
+        self.query_lines: list[tuple[int, str, tuple | None]] = []
 
     # -- constants and positions ------------------------------------------------------------
     def constant(self, value: Any) -> str:
@@ -86,10 +88,38 @@ class ProductCode:
 
         def locate(node) -> str:            # a typed node (dsl.typed)
             return self.constant(source.position(path, (node.line, node.column)))
+        def query(items, element, keep, project, info, where, outside) -> str:
+            return self.query_function(path, items, element, keep, project, info, where, outside)
         emitter = Emitter(self.constant, self.definition_ref, locate, self.builder.named, self.builder.personal,
-                          decision=lambda name: f"DEC[{name!r}]")
+                          decision=lambda name: f"DEC[{name!r}]", query=query)
         emitter.names.update(names or {})
         return emitter.text(typed)
+
+    def query_function(self, path: tuple, items: str, element: str, keep: str | None, project: str | None,
+                       info: str, where: str, outside: list[str]) -> str:
+        """A query of the expression at `path` as a function of the module, `_q3(items, T, ...)`, its
+        condition and projection inline in its loop (what `runtime.select` does with lambdas, a call
+        less per element); it reads what the text reads of the claim (`V`, `D`, `cur`, `DEC`) and
+        of the locals around it (`outside`). The call's source."""
+        read = set()
+        for text in (keep, project):
+            if text is not None:
+                read.update(node.id for node in pyast.walk(pyast.parse(text, mode="eval")) if isinstance(node, pyast.Name))
+        params = [name for name in ("V", "D", "cur", "DEC", *outside) if name in read]
+        name = f"_q{self.queries}"
+        self.queries += 1
+        at = self.origin(path)
+        lines = self.query_lines
+        lines.append((0, f"def {name}(_items, T{''.join(', ' + p for p in params)}):", at))
+        lines.append((1, "_found = []; _kept = _Selection()", at))
+        lines.append((1, f"for _i, {element} in enumerate(_items):", at))
+        body = 2
+        if keep is not None:
+            lines.append((2, f"if {keep}:", at))
+            body = 3
+        lines.append((body, f"_found.append(_i); _kept.append({project if project is not None else element})", at))
+        lines.append((1, f"return _chosen(_kept, _found, _items, {info}, {where}, T, {project is not None})", at))
+        return f"{name}({items}, T{''.join(', ' + p for p in params)})"
 
     def definition_ref(self, name: str) -> str:
         i = self.index[name]
@@ -101,6 +131,7 @@ class ProductCode:
             self.emit_definition(name)
         self.emit_decide()
         self.emit_invariants()
+        self.lines.extend(self.query_lines)
         return self.source()
 
     def emit_definition(self, name: str) -> None:
