@@ -348,26 +348,54 @@ class Band(tuple):
 class BandSchedule:
     """Bands of a number, a decimal or an amount, in order, without gaps or overlaps (checked at load)."""
 
-    __slots__ = ("name", "clause", "unit", "bands")
+    __slots__ = ("name", "clause", "unit", "bands", "whole")
 
     def __init__(self, name: str, clause: str | None, unit: str, bands: tuple):
         self.name = name
         self.clause = clause
         self.unit = unit
         self.bands = bands          # (Band, ...)
+        self.whole = _whole_keys(bands)
 
     def find(self, key):
         """(value, the Band) `key` falls in; in none of them, an `EvaluationError`."""
-        for band in self.bands:
-            low, high, value, inclusive, _ = band
-            if key >= low and (high is None or (key <= high if inclusive else key < high)):
-                return value, band
-        raise EvaluationError(self.missing(key), "lookup")
+        if type(key) is int and self.whole is not None:
+            found = self.whole.get(key)
+            if found is not None:
+                return found
+        found = _band_of(self.bands, key)
+        if found is None:
+            raise EvaluationError(self.missing(key), "lookup")
+        return found
 
     def missing(self, key) -> str:
         """Why a key (None: one not to be shown) finds no band."""
         shown = "the value" if key is None else f"{key} {self.unit}"
         return f"{shown} falls in no band of '{self.name}'"
+
+
+def _band_of(bands: tuple, key):
+    """(value, the Band) `key` falls in, or None."""
+    for band in bands:
+        low, high, value, inclusive, _ = band
+        if key >= low and (high is None or (key <= high if inclusive else key < high)):
+            return value, band
+    return None
+
+
+def _whole_keys(bands: tuple) -> dict | None:
+    """Bands of whole numbers (months, days): (value, the Band) of each whole key from the lowest
+    bound to one past the highest, found once (a key elsewhere is looked for band by band); None
+    for bands of decimals or amounts, or of a wide range."""
+    bounds = [band[0] for band in bands] + [band[1] for band in bands if band[1] is not None]
+    if not bounds or any(type(bound) is not int for bound in bounds) or max(bounds) - min(bounds) > 2000:
+        return None
+    found = {}
+    for key in range(min(bounds), max(bounds) + 2):
+        band = _band_of(bands, key)
+        if band is not None:
+            found[key] = band
+    return found
 
 
 _MISSING = object()
