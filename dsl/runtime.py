@@ -152,7 +152,14 @@ def amount_in(value: Money, currency: str, where=None) -> Decimal:
 
 def round_amount(value, currency: str) -> Decimal:
     """An amount, half-up to its currency's minor unit."""
-    return Decimal(value).quantize(Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2)), rounding=ROUND_HALF_UP)
+    if type(value) is not Decimal:
+        value = Decimal(value)
+    return value.quantize(_QUANTA.get(currency, _CENT), rounding=ROUND_HALF_UP)
+
+
+# each currency's minor unit as the quantum rounding takes (0.01 for 2 places), made once
+_QUANTA = {currency: Decimal(1).scaleb(-places) for currency, places in MINOR_UNITS.items()}
+_CENT = Decimal(1).scaleb(-2)
 
 
 def given(value, path: str, where=None):

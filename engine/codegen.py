@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import ast as pyast
 from decimal import Decimal, DecimalException
+from operator import attrgetter
 from typing import Any
 
 from ..dsl import runtime
 from ..dsl import types as t
 from ..dsl.errors import EvaluationError
+from ..dsl.runtime import round_amount as _round_amount
 from ..dsl.values import CurrencyMismatch, Money
 
 from . import errors as E
@@ -538,7 +540,7 @@ def _each_name(step) -> str:
 
 def _payout(value, cur, part, claim_id) -> Decimal:
     """The payout rounded half-up to the currency's minor unit, once, at the end; never below 0."""
-    rounded = runtime.round_amount(value, cur)
+    rounded = _round_amount(value, cur)
     if rounded < 0:
         raise ClaimError(E.EVALUATION_ERROR, f"{_step(part)}: the payout formula gives a negative amount "
                          f"({rounded} {cur}); the product must not pay less than nothing", None, claim_id)
@@ -546,10 +548,20 @@ def _payout(value, cur, part, claim_id) -> Decimal:
 
 
 def _ranked(rules) -> tuple:
+    if len(rules) < 2:                  # most claims: none, or one
+        return tuple(rules)
     unique: dict = {}
-    for rule in sorted(rules, key=lambda r: r.rank):
+    for rule in sorted(rules, key=_rank):
         unique.setdefault(rule.id, rule)
     return tuple(unique.values())
+
+
+_rank = attrgetter("rank")
+
+
+def _reasons(rules) -> tuple:
+    """The reasons of a decision, from its rules in their order."""
+    return tuple([rule.reason() for rule in rules]) if rules else ()
 
 
 def _zero(product, cur) -> Money:
@@ -558,7 +570,8 @@ def _zero(product, cur) -> Money:
 
 def _line(section, outcome, payout, excess, reasons, cur) -> dict:
     return {"benefit": section.id, "outcome": outcome, "payout": {"amount": str(payout), "currency": cur},
-            "excess": {"amount": str(excess), "currency": cur}, "reasons": [rule.reason() for rule in reasons]}
+            "excess": {"amount": str(excess), "currency": cur},
+            "reasons": [rule.reason() for rule in reasons] if reasons else []}
 
 
 def _lines(sections, claimed, cur, product, declined):
@@ -571,22 +584,22 @@ def _refusal(product, claim_id, cur, outcome, rules, missing, T, lines):
     zero = _zero(product, cur)
     T.append((tr.outcome_step, outcome))
     return Decision(claim_id, product.id, product.version, outcome, None, zero, zero, None,
-                    tuple(rule.reason() for rule in rules), missing, T, lines)
+                    _reasons(rules), missing, T, lines)
 
 
 def _approved(product, claim_id, cur, kind, payout, excess, depreciation, reasons, T, part, lines):
     rounded = _payout(payout, cur, part, claim_id)
-    paid, borne = Money(rounded, cur), Money(runtime.round_amount(excess, cur), cur)
+    paid, borne = Money(rounded, cur), Money(_round_amount(excess, cur), cur)
     T.append((tr.settlement_step, kind, payout, paid, borne, cur))
     return Decision(claim_id, product.id, product.version, "approved", kind, paid, borne, depreciation,
-                    tuple(rule.reason() for rule in reasons), (), T, lines)
+                    _reasons(reasons), (), T, lines)
 
 
 def _approved_sections(product, claim_id, cur, kind, paid, borne, reasons, T, lines):
     paid, borne = Money(paid, cur), Money(borne, cur)
     T.append((tr.settlement_step, kind, paid, paid, borne, cur))
     return Decision(claim_id, product.id, product.version, "approved", kind, paid, borne, None,
-                    tuple(rule.reason() for rule in reasons), (), T, lines)
+                    _reasons(reasons), (), T, lines)
 
 
 def _evaluation_error(error, at, claim_id):
