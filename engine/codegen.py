@@ -43,6 +43,9 @@ _U = object()                       # a definition not computed yet for this cla
 class ProductCode:
     """The generated module of one product version."""
 
+    inline_queries = True           # queries as functions of the module (False: `_select` with lambdas, as
+                                    # dsl.compiler writes them; tests/engine/test_query_functions.py compares)
+
     def __init__(self, product: Product, builder):
         self.product = product
         self.builder = builder
@@ -93,7 +96,7 @@ class ProductCode:
         def query(items, element, keep, project, info, where, outside) -> str:
             return self.query_function(path, items, element, keep, project, info, where, outside)
         emitter = Emitter(self.constant, self.definition_ref, locate, self.builder.named, self.builder.personal,
-                          decision=lambda name: f"DEC[{name!r}]", query=query)
+                          decision=lambda name: f"DEC[{name!r}]", query=query if self.inline_queries else None)
         emitter.names.update(names or {})
         return emitter.text(typed)
 
