@@ -208,7 +208,9 @@ def test_a_broken_personal_value_is_never_shown(book, app, folder, tmp_path_fact
     # the broken value, and every personal value of the valid claim that this claim still holds
     # (a product's own codes, such as the allowed postcodes, are the product's, not the claimant's)
     still = [secret for secret in SECRETS if secret in json.dumps(claim) and secret not in json.dumps(value)]
-    _assert_hidden(outputs, [*secrets, *still])
+    # a drawn value that is also text of the product itself (5000000, a band's bound shown in
+    # every trace) cannot be told apart from the product's text: that example checks the rest
+    _assert_hidden(outputs, [*(secret for secret in secrets if secret not in PRODUCT), *still])
 
 
 @pytest.mark.parametrize("path, value, code", [
