@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import pathlib
+import pickle
 import re
+import sys
 import threading
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from typing import Callable
 
+import lark
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
@@ -26,16 +30,29 @@ MAX_NUMBER_DIGITS = 30      # digits in one number literal
 
 _GRAMMAR = resources.files(__package__).joinpath("grammar.lark").read_text(encoding="utf-8")
 GRAMMAR_DIGEST = hashlib.sha256(_GRAMMAR.encode("utf-8")).hexdigest()[:16]
+_OPTIONS = {"parser": "lalr", "propagate_positions": True, "maybe_placeholders": False}
+
+# The parser's LALR tables ship with the package, made from grammar.lark by `python -m
+# policyconf.dsl.parser --write-tables` (tests/dsl/test_parser_tables.py fails when they are not
+# current), so that even a process with no cache does not build them (about 45 ms). Each copy of
+# the tables, shipped or cached, starts with a line naming what it was made from: the grammar
+# with the parser's options, and Lark's version. Tables made from anything else are never
+# loaded: they are built again.
+TABLES_FILE = "grammar.tables"
+TABLES_KEY = hashlib.sha256(f"{_GRAMMAR}\0{sorted(_OPTIONS.items())}".encode("utf-8")).hexdigest()[:16]
+_HEADER = f"policyconf parser tables {TABLES_KEY} lark {lark.__version__}\n".encode("ascii")
+
 _PARSER: Lark | None = None
 _STORE: tuple[Callable[[], bytes | None], Callable[[bytes], None]] | None = None
 _LOCK = threading.Lock()
 
 
 def use_store(read: Callable[[], bytes | None], write: Callable[[bytes], None]) -> None:
-    """Keep the parser's tables (Lark's `save`) where `read` and `write` say: built once (about
-    70 ms), read back by the next process in a few milliseconds. The engine gives its cache
-    (engine.cache, keyed by GRAMMAR_DIGEST); without one the tables are built at the first parse.
-    Tables that cannot be read back are built again."""
+    """Keep the parser's tables (Lark's `save`) where `read` and `write` say, for when the shipped
+    ones do not match this grammar or this Lark: built once (about 70 ms), read back by the next
+    process in a few milliseconds. The engine gives its cache (engine.cache, keyed by
+    GRAMMAR_DIGEST); without one the tables are built at the first parse. Tables that cannot be
+    read back are built again."""
     global _STORE
     _STORE = (read, write)
 
@@ -52,18 +69,65 @@ def _parser() -> Lark:
 
 
 def _made() -> Lark:
-    saved = _STORE[0]() if _STORE is not None else None
-    if saved:
-        try:
-            return Lark.load(io.BytesIO(saved))
-        except Exception:                # noqa: BLE001 - tables of another Lark, or damaged: build them
-            pass
-    built = Lark(_GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    loaded = _loaded(_shipped())
+    if loaded is not None:
+        return loaded
+    loaded = _loaded(_STORE[0]() if _STORE is not None else None)
+    if loaded is not None:
+        return loaded
+    built = _built()
     if _STORE is not None:
-        tables = io.BytesIO()
-        built.save(tables)
-        _STORE[1](tables.getvalue())
+        _STORE[1](tables(built))
     return built
+
+
+def _built() -> Lark:
+    return Lark(_GRAMMAR, **_OPTIONS)
+
+
+def tables(parser: Lark) -> bytes:
+    """A parser's tables as bytes (Lark's `save`), after the line that says what they were made from."""
+    saved = io.BytesIO()
+    parser.save(saved)
+    return _HEADER + saved.getvalue()
+
+
+def _shipped() -> bytes | None:
+    try:
+        return resources.files(__package__).joinpath(TABLES_FILE).read_bytes()
+    except OSError:
+        return None
+
+
+class _PlainData(pickle.Unpickler):
+    """Lark's `save` is a pickle of plain data (dicts, lists, strings, numbers): anything else in
+    it, a class or a function to call, is refused."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"parser tables name {module}.{name}")
+
+
+def _loaded(saved: bytes | None) -> Lark | None:
+    """The parser from saved tables, or None: none, made from another grammar or for another Lark,
+    or damaged. They are read with pickle, as Lark saves them, and only ever come from our own
+    shipped file or from the user's own cache (engine.cache), and even then only as plain data."""
+    if not saved or not saved.startswith(_HEADER):
+        return None
+    try:
+        return Lark.load(_PlainData(io.BytesIO(memoryview(saved)[len(_HEADER):])).load())
+    except Exception:                    # noqa: BLE001 - damaged: build them
+        return None
+
+
+def write_tables(path: pathlib.Path | None = None) -> pathlib.Path:
+    """Write the shipped tables (dsl/grammar.tables) from grammar.lark: run after changing the
+    grammar, or the parser's options."""
+    target = path or pathlib.Path(__file__).with_name(TABLES_FILE)
+    data = tables(_built())
+    if _loaded(data) is None:
+        raise RuntimeError("the tables written do not load back")
+    target.write_bytes(data)
+    return target
 
 _TOKEN_TEXT = {
     "RPAR": "')'", "LPAR": "'('", "RSQB": "']'", "LSQB": "'['", "COMMA": "','", "DOT": "'.'",
@@ -301,3 +365,9 @@ class _ToAst(Transformer):
     in_, not_in = _binary("in"), _binary("not_in")
     and_, or_ = _binary("and"), _binary("or")
     del _binary
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--write-tables"]:
+        sys.exit("usage: python -m policyconf.dsl.parser --write-tables")
+    print(f"wrote {write_tables()}")

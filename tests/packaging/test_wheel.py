@@ -3,8 +3,9 @@
 Builds the wheel from this checkout, installs it into a fresh virtual environment outside the
 repository, and checks what a service that depends on policyconf would see: `import policyconf`
 works from any directory, `engine`, `dsl` and `schemas` are not top-level modules (a service's
-own `schemas.py` cannot collide with them), the grammar, the JSON Schemas and the OpenAPI
-document are in the wheel, and the `policyconf` command answers `--version`.
+own `schemas.py` cannot collide with them), the grammar with its parser tables (which load), the
+JSON Schemas and the OpenAPI document are in the wheel, and the `policyconf` command answers
+`--version`.
 """
 from __future__ import annotations
 
@@ -59,8 +60,8 @@ def test_the_wheel_holds_one_top_level_package_with_its_data_files(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith((".dist-info", ".data"))}
     assert top == {"policyconf"}
-    for data in ("policyconf/dsl/grammar.lark", "policyconf/schemas/product.schema.json",
-                 "policyconf/schemas/product-patch.schema.json", "policyconf/schemas/tests.schema.json",
+    for data in ("policyconf/dsl/grammar.lark", "policyconf/dsl/grammar.tables",
+                 "policyconf/schemas/product.schema.json", "policyconf/schemas/product-patch.schema.json", "policyconf/schemas/tests.schema.json",
                  "policyconf/schemas/openapi.json", "policyconf/spark.py", "policyconf/engine/spark.py"):
         assert data in names, data
     assert not any(name.startswith(("policyconf/tests/", "policyconf/benchmarks/", "policyconf/fuzz/"))
@@ -87,6 +88,17 @@ print(json.dumps(sorted(policyconf.__all__), separators=(",", ":")), policyconf.
     names, location = result.stdout.split()
     assert {"load_products", "ProductBook", "Decision", "Money", "ClaimError", "ProductError"} <= set(json.loads(names))
     assert str(ROOT) not in location and "site-packages" in location
+
+
+def test_the_installed_parser_loads_its_shipped_tables(installed, tmp_path):
+    result = _run(installed, """
+from policyconf.dsl import parser
+assert parser._loaded(parser._shipped()) is not None, "the shipped parser tables do not load"
+parser._built = None                                  # a parse that built the tables would fail
+print(parser.parse("claim.repair_cost * 2"), parser.__file__)
+""", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "site-packages" in result.stdout
 
 
 def test_import_engine_no_longer_resolves(installed, tmp_path):
