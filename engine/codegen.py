@@ -21,6 +21,7 @@ rule and position itself.
 from __future__ import annotations
 
 import ast as pyast
+import gc
 from decimal import Decimal, DecimalException
 from operator import attrgetter
 from typing import Any
@@ -450,11 +451,9 @@ class ProductCode:
     def compile(self) -> "GeneratedCode":
         """The module's functions, compiled with each line at the product file line it comes from."""
         text = self.source()
-        file = self.product.file
-        tree = pyast.parse(text, filename=file)
-        _at_lines(tree, self.file_lines())
+        code = _compiled(text, self.product.file, self.file_lines())
         info = (self.index, frozenset(self.money), self.product.private_definitions)
-        return GeneratedCode(self.product, compile(tree, file, "exec"), tuple(self.K), tuple(self.AT), info, text)
+        return GeneratedCode(self.product, code, tuple(self.K), tuple(self.AT), info, text)
 
     def file_lines(self) -> list[int]:
         """The product file line of each line of the source, by its number (from 1): the line it
@@ -466,6 +465,23 @@ class ProductCode:
         for _, _, origin in self.lines:
             lines.append(1 if origin is None else origin[1] if origin[0] == file else elsewhere)
         return lines
+
+
+def _compiled(text: str, file: str, lines: list[int]):
+    """The source's code object, each node at `lines[its line]`. The cyclic garbage collector is
+    held off meanwhile: the module's AST is some thousands of objects made at once and freed
+    by their reference counts (no node refers back to another), yet as they are made they count
+    towards collections, full ones among them, that would walk every object of the process (of a
+    large load, most of the time this took). Turned back on after, unless it was off before."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        tree = pyast.parse(text, filename=file)
+        _at_lines(tree, lines)
+        return compile(tree, file, "exec")
+    finally:
+        if enabled:
+            gc.enable()
 
 
 _AST = pyast.AST

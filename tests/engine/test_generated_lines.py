@@ -56,3 +56,21 @@ def test_every_node_gets_the_line_the_old_walk_gave_it(monkeypatch):
     assert len(seen) >= 20
     assert any(extends for _, extends, _ in seen)              # derived products: inherited lines at `extends`
     assert all(lines > 5 for _, extends, lines in seen if not extends)     # not all at line 1
+
+
+def test_compiling_leaves_the_garbage_collector_as_it_found_it():
+    import gc
+
+    enabled = gc.isenabled()
+    try:
+        for state in (True, False):
+            (gc.enable if state else gc.disable)()
+            codegen._compiled("x = 1\n", "<product>", [1, 7])
+            assert gc.isenabled() is state
+            try:
+                codegen._compiled("x = (\n", "<product>", [1, 7])
+            except SyntaxError:
+                pass
+            assert gc.isenabled() is state
+    finally:
+        (gc.enable if enabled else gc.disable)()
