@@ -26,11 +26,38 @@ def _pattern(validator, pattern, instance, schema):
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
+_RESOLVED: dict[tuple[str, str], object] = {}
+
+
+def _ref(validator, ref, instance, schema):
+    """`$ref` as jsonschema's own keyword does it (look the reference up, then check the instance
+    against what it names, with the resolver found there), each lookup made once and kept: a
+    product file checks a few hundred references, looked up (a JSON pointer walked through the
+    schema) for every one, a third of the time the check took. Kept by the resolver's base URI
+    and the reference, which is what a lookup depends on in our schemas (no `$dynamicRef`);
+    a reference that does not resolve fails as jsonschema's own does."""
+    resolver = validator._resolver
+    key = (resolver._base_uri, ref)
+    found = _RESOLVED.get(key)
+    if found is None:
+        try:
+            found = resolver.lookup(ref)
+        except Exception:                # noqa: BLE001 - jsonschema's own error, from its own keyword
+            yield from validator._validate_reference(ref=ref, instance=instance)
+            return
+        _RESOLVED[key] = found
+    yield from validator.descend(instance, found.contents, resolver=found.resolver)
+
+
 # Draft 2020-12, with `pattern` (and so `propertyNames` patterns) matching names whole.
 Validator = validators.extend(jsonschema.Draft202012Validator, {"pattern": _pattern})
 
 PRODUCT_SCHEMA = schemas.load("product.schema.json")
 _VALIDATOR = Validator(PRODUCT_SCHEMA)
+if hasattr(getattr(_VALIDATOR, "_resolver", None), "_base_uri"):
+    # a jsonschema and a referencing that work as _ref reads them (else: their own `$ref`)
+    Validator = validators.extend(Validator, {"$ref": _ref})
+    _VALIDATOR = Validator(PRODUCT_SCHEMA)
 
 
 def without_required(node):

@@ -17,3 +17,42 @@ def test_patch_schema_is_the_product_schema_without_nested_required():
         shipped.pop(key)
         generated.pop(key)
     assert shipped == generated, "regenerate schemas/product-patch.schema.json from product.schema.json"
+
+
+
+def test_references_looked_up_once_check_as_jsonschemas_own_ref():
+    """engine.schema keeps each `$ref` lookup; the problems found (and the keys missing) are those of
+    jsonschema's own `$ref`, for every product file of the repository, valid and broken, checked
+    both whole and as a patch."""
+    import pathlib
+
+    from jsonschema import validators
+
+    from policyconf.engine import schema
+    from policyconf.engine.errors import ProductError
+    from policyconf.engine.yaml_reader import load_document
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    assert schema.Validator.VALIDATORS["$ref"] is schema._ref
+    documents = []
+    for folder in ("products", "tests/fixtures/products", "tests/corpus"):
+        for path in sorted((root / folder).rglob("*.yaml")):
+            try:
+                document = load_document(path.read_text(encoding="utf-8"), str(path))
+            except (ProductError, UnicodeDecodeError):
+                continue
+            if isinstance(document.data, dict):
+                documents.append(document)
+
+    def checked():
+        return [(schema.check(document.data, document, patch), schema.missing_keys(document.data))
+                for document in documents for patch in (False, True)]
+    cached = checked()
+    stock = validators.extend(jsonschema.Draft202012Validator, {"pattern": schema._pattern})
+    kept = schema._VALIDATOR, schema._PATCH_VALIDATOR
+    try:
+        schema._VALIDATOR, schema._PATCH_VALIDATOR = stock(PRODUCT_SCHEMA), stock(PATCH_SCHEMA)
+        assert cached == checked()
+    finally:
+        schema._VALIDATOR, schema._PATCH_VALIDATOR = kept
+    assert len(documents) > 50 and sum(bool(problems) for problems, _ in cached) > 20
