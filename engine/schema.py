@@ -38,14 +38,15 @@ def _ref(validator, ref, instance, schema):
     a reference that does not resolve fails as jsonschema's own does."""
     resolver = validator._resolver
     key = (resolver._base_uri, ref)
-    found = _RESOLVED.get(key)
+    found = _RESOLVED.get(key) if key[0] else None     # a schema with no $id: looked up each time
     if found is None:
         try:
             found = resolver.lookup(ref)
         except Exception:                # noqa: BLE001 - jsonschema's own error, from its own keyword
             yield from validator._validate_reference(ref=ref, instance=instance)
             return
-        _RESOLVED[key] = found
+        if key[0]:
+            _RESOLVED[key] = found
     yield from validator.descend(instance, found.contents, resolver=found.resolver)
 
 
