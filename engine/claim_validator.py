@@ -419,10 +419,10 @@ def _codes(raw: list, values: frozenset, low: int, high: int, unique: bool) -> b
     no bound), each at most once if `unique`."""
     if len(raw) < low or (high >= 0 and len(raw) > high):
         return False
-    try:
-        if not values.issuperset(raw):
+    for item in raw:                    # text itself: a str subclass (an enum member) is the converter's
+        if type(item) is not str:
             return False
-    except TypeError:                   # an element that cannot be a code (a list, an object)
+    if not values.issuperset(raw):
         return False
     return not unique or len(set(raw)) == len(raw)
 

@@ -160,3 +160,29 @@ def test_values_the_json_reader_never_gives(gadget):
         claims.append(claim)
     accepted, _ = agree(product, claims)
     assert accepted >= 5
+
+
+def test_text_of_a_str_subclass_is_left_to_the_converter(book, gadget):
+    """An enum member (a str subclass) equal to a code is not the code's text: the converter
+    refuses it, in a list of codes as in a code field, so the inline tests must too."""
+    from enum import Enum
+
+    class Section(str, Enum):
+        BAGGAGE = "baggage"
+
+    class Text(str):
+        pass
+
+    claims = []
+    for text in cs.travel_with_articles(5):
+        claim = cs.parse(text)
+        claim["claim"]["sections"] = [Section.BAGGAGE if s == "baggage" else s for s in claim["claim"]["sections"]]
+        claims.append(claim)
+        claim = cs.parse(text)
+        claim["claim"]["documents"] = [Text(d) for d in claim["claim"]["documents"]]
+        claims.append(claim)
+    accepted, _ = agree(book.product("travel-single-trip"), claims)
+    assert accepted == 0
+    claim = copy.deepcopy(BASE)
+    claim["claim"]["parts"][0]["kind"] = Text("screen")
+    assert agree(gadget, [claim]) == (0, 1)
