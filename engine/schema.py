@@ -26,39 +26,45 @@ def _pattern(validator, pattern, instance, schema):
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-_RESOLVED: dict[tuple[str, str], object] = {}
-
-
-def _ref(validator, ref, instance, schema):
+def _kept_ref(cache: dict):
     """`$ref` as jsonschema's own keyword does it (look the reference up, then check the instance
-    against what it names, with the resolver found there), each lookup made once and kept: a
-    product file checks a few hundred references, looked up (a JSON pointer walked through the
-    schema) for every one, a third of the time the check took. Kept by the resolver's base URI
-    and the reference, which is what a lookup depends on in our schemas (no `$dynamicRef`);
-    a reference that does not resolve fails as jsonschema's own does."""
-    resolver = validator._resolver
-    key = (resolver._base_uri, ref)
-    found = _RESOLVED.get(key) if key[0] else None     # a schema with no $id: looked up each time
-    if found is None:
-        try:
-            found = resolver.lookup(ref)
-        except Exception:                # noqa: BLE001 - jsonschema's own error, from its own keyword
-            yield from validator._validate_reference(ref=ref, instance=instance)
-            return
-        if key[0]:
-            _RESOLVED[key] = found
-    yield from validator.descend(instance, found.contents, resolver=found.resolver)
+    against what it names, with the resolver found there), each lookup made once and kept in
+    `cache`: a product file checks a few hundred references, looked up (a JSON pointer walked
+    through the schema) for every one, a third of the time the check took. Each shipped schema's
+    validator has a cache of its own, kept by the resolver's base URI and the reference, which is
+    what a lookup depends on within one of our schemas (no `$dynamicRef`); a reference that does
+    not resolve fails as jsonschema's own does."""
+    def ref(validator, ref, instance, schema):
+        resolver = validator._resolver
+        key = (resolver._base_uri, ref)
+        found = cache.get(key)
+        if found is None:
+            try:
+                found = resolver.lookup(ref)
+            except Exception:            # noqa: BLE001 - jsonschema's own error, from its own keyword
+                yield from validator._validate_reference(ref=ref, instance=instance)
+                return
+            cache[key] = found
+        yield from validator.descend(instance, found.contents, resolver=found.resolver)
+    return ref
 
 
 # Draft 2020-12, with `pattern` (and so `propertyNames` patterns) matching names whole.
 Validator = validators.extend(jsonschema.Draft202012Validator, {"pattern": _pattern})
+_KEEPS_REFS = hasattr(getattr(Validator({}), "_resolver", None), "_base_uri")
+
+
+def shipped_validator(schema: dict):
+    """The validator of one of the package's own schemas: `Validator`, its `$ref` lookups kept
+    (by a validator class of its own, so no two schemas share them), when jsonschema and
+    referencing work as `_kept_ref` reads them; else `Validator` itself."""
+    if not _KEEPS_REFS:
+        return Validator(schema)
+    return validators.extend(Validator, {"$ref": _kept_ref({})})(schema)
+
 
 PRODUCT_SCHEMA = schemas.load("product.schema.json")
-_VALIDATOR = Validator(PRODUCT_SCHEMA)
-if hasattr(getattr(_VALIDATOR, "_resolver", None), "_base_uri"):
-    # a jsonschema and a referencing that work as _ref reads them (else: their own `$ref`)
-    Validator = validators.extend(Validator, {"$ref": _ref})
-    _VALIDATOR = Validator(PRODUCT_SCHEMA)
+_VALIDATOR = shipped_validator(PRODUCT_SCHEMA)
 
 
 def without_required(node):
@@ -74,7 +80,7 @@ def without_required(node):
 # result is then checked against the full schema.  The patch schema is a file of its own so that
 # editors can use it (derived products name it in their modeline); a test keeps it in step.
 PATCH_SCHEMA = schemas.load("product-patch.schema.json")
-_PATCH_VALIDATOR = Validator(PATCH_SCHEMA)
+_PATCH_VALIDATOR = shipped_validator(PATCH_SCHEMA)
 
 
 def _kind(value) -> str:

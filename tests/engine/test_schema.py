@@ -33,7 +33,7 @@ def test_references_looked_up_once_check_as_jsonschemas_own_ref():
     from policyconf.engine.yaml_reader import load_document
 
     root = pathlib.Path(__file__).resolve().parents[2]
-    assert schema.Validator.VALIDATORS["$ref"] is schema._ref
+    assert schema._VALIDATOR.VALIDATORS["$ref"] is not schema.Validator.VALIDATORS["$ref"]   # kept lookups
     documents = []
     for folder in ("products", "tests/fixtures/products", "tests/corpus"):
         for path in sorted((root / folder).rglob("*.yaml")):
@@ -56,3 +56,16 @@ def test_references_looked_up_once_check_as_jsonschemas_own_ref():
     finally:
         schema._VALIDATOR, schema._PATCH_VALIDATOR = kept
     assert len(documents) > 50 and sum(bool(problems) for problems, _ in cached) > 20
+
+
+def test_two_schemas_with_one_id_never_share_a_kept_lookup():
+    """Each shipped validator keeps its own `$ref` lookups: a schema that differs under the same
+    `$id` (a variant made in memory) is checked against its own definitions."""
+    from policyconf.engine import schema
+
+    first = {"$id": "https://example.test/s.json", "$defs": {"d": {"type": "string"}},
+             "properties": {"d": {"$ref": "#/$defs/d"}}}
+    second = {**first, "$defs": {"d": {"type": "integer"}}}
+    assert [e.message for e in schema.shipped_validator(first).iter_errors({"d": 5})] == ["5 is not of type 'string'"]
+    assert [e.message for e in schema.shipped_validator(second).iter_errors({"d": 5})] == []
+    assert [e.message for e in schema.shipped_validator(second).iter_errors({"d": "x"})] == ["'x' is not of type 'integer'"]
