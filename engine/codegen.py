@@ -21,7 +21,6 @@ rule and position itself.
 from __future__ import annotations
 
 import ast as pyast
-import gc
 from decimal import Decimal, DecimalException
 from operator import attrgetter
 from typing import Any
@@ -468,20 +467,10 @@ class ProductCode:
 
 
 def _compiled(text: str, file: str, lines: list[int]):
-    """The source's code object, each node at `lines[its line]`. The cyclic garbage collector is
-    held off meanwhile: the module's AST is some thousands of objects made at once and freed
-    by their reference counts (no node refers back to another), yet as they are made they count
-    towards collections, full ones among them, that would walk every object of the process (of a
-    large load, most of the time this took). Turned back on after, unless it was off before."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        tree = pyast.parse(text, filename=file)
-        _at_lines(tree, lines)
-        return compile(tree, file, "exec")
-    finally:
-        if enabled:
-            gc.enable()
+    """The source's code object, each node at `lines[its line]`."""
+    tree = pyast.parse(text, filename=file)
+    _at_lines(tree, lines)
+    return compile(tree, file, "exec")
 
 
 _AST = pyast.AST

@@ -87,3 +87,10 @@ def test_a_missing_path_is_reported_in_the_format_asked_for(tmp_path):
     assert out == f"::error file={missing},line=1,col=1,title=file.unreadable::file.unreadable: no such file or directory\n"
     code, out, err = run("validate", missing)
     assert code == 2 and out == "" and "no such file or directory" in err
+
+
+def test_the_default_folder_missing_is_reported_in_json_too(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)                 # no products/ here
+    code, out, _ = run("validate", "--format", "json")
+    assert code == 2
+    assert [(p["file"], p["code"]) for p in json.loads(out)["problems"]] == [("products", "file.unreadable")]

@@ -58,19 +58,41 @@ def test_every_node_gets_the_line_the_old_walk_gave_it(monkeypatch):
     assert all(lines > 5 for _, extends, lines in seen if not extends)     # not all at line 1
 
 
-def test_compiling_leaves_the_garbage_collector_as_it_found_it():
+def test_loading_leaves_the_garbage_collector_as_it_found_it():
+    """The command line holds the collector off while it loads products (the library never
+    touches it): held during the load, as found after it, after a failed one, and after loads
+    that overlap in threads."""
     import gc
+    import threading
+
+    from policyconf.engine import cli
 
     enabled = gc.isenabled()
     try:
         for state in (True, False):
             (gc.enable if state else gc.disable)()
-            codegen._compiled("x = 1\n", "<product>", [1, 7])
+            with cli._collector_held():
+                assert not gc.isenabled()
             assert gc.isenabled() is state
             try:
-                codegen._compiled("x = (\n", "<product>", [1, 7])
-            except SyntaxError:
+                with cli._collector_held():
+                    raise ValueError
+            except ValueError:
                 pass
+            assert gc.isenabled() is state
+            start, seen = threading.Barrier(8), []
+
+            def load():
+                start.wait()
+                for _ in range(200):
+                    with cli._collector_held():
+                        seen.append(gc.isenabled())
+            threads = [threading.Thread(target=load) for _ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert len(seen) == 1600 and not any(seen)
             assert gc.isenabled() is state
     finally:
         (gc.enable if enabled else gc.disable)()
