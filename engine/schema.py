@@ -34,7 +34,7 @@ def _kept_ref(cache: dict):
     validator has a cache of its own, kept by the resolver's base URI and the reference, which is
     what a lookup depends on within one of our schemas (no `$dynamicRef`); a reference that does
     not resolve fails as jsonschema's own does."""
-    def ref(validator, ref, instance, schema):
+    def kept(validator, ref, instance, schema):
         resolver = validator._resolver
         key = (resolver._base_uri, ref)
         found = cache.get(key)
@@ -46,7 +46,7 @@ def _kept_ref(cache: dict):
                 return
             cache[key] = found
         yield from validator.descend(instance, found.contents, resolver=found.resolver)
-    return ref
+    return kept
 
 
 # Draft 2020-12, with `pattern` (and so `propertyNames` patterns) matching names whole.
