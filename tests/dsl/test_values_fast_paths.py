@@ -4,27 +4,21 @@ schedule's table of whole keys against looking band by band."""
 from __future__ import annotations
 
 import random
+import sys
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from policyconf.dsl.errors import EvaluationError
 from policyconf.dsl.values import Band, BandSchedule, Duration, _band_of, add_months, months_between, shift
 
-
-def _months_by_stepping(start: date, end: date) -> int:
-    """months_between as it was written before its shortcut: from the months apart, step by step."""
-    n = (end.year - start.year) * 12 + (end.month - start.month)
-    if n >= 0:
-        while n > 0 and add_months(start, n) > end:
-            n -= 1
-        return n
-    while add_months(start, n) > end:
-        n -= 1
-    while add_months(start, n + 1) <= end:
-        n += 1
-    return n
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+# months_between as it was written before its shortcut (from the months apart, step by step) is
+# the hand-written references' own, independent of the engine: the reference here too
+from handwritten_base import add_months as _months_later  # noqa: E402
+from handwritten_base import months_between as _months_by_stepping  # noqa: E402
 
 
 def _days(seed: int) -> list[date]:
@@ -40,6 +34,16 @@ def test_months_between_is_what_stepping_month_by_month_finds():
     for start in days:
         for end in days[::3]:
             assert months_between(start, end) == _months_by_stepping(start, end), (start, end)
+
+
+def test_add_months_is_the_calendar_month_with_its_day_clamped():
+    for start in _days(3):
+        for months in (0, 1, 2, 11, 12, 13, 25, -1, -12, -13, 1200, -1200):
+            try:
+                expected = _months_later(start, months)
+            except ValueError:                  # before year 1 or after 9999
+                continue
+            assert add_months(start, months) == expected, (start, months)
 
 
 @pytest.mark.parametrize("days", [0, 1, 14, -14, 180, 3_000_000, -3_000_000, 10 ** 9])
