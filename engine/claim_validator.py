@@ -571,6 +571,7 @@ class ClaimValidator:
     def _compile(self, code: bytes | None = None) -> Callable:
         self._constants: list[Any] = []
         self._functions: list[str] = []          # a vouching function per list of records
+        self._amounts: str | None = None          # the constant of the amounts' patterns, made once
         lines = ["def validate(claim):",
                  "    if type(claim) is not dict:",
                  "        raise _not_object(claim)",
@@ -714,7 +715,9 @@ class ClaimValidator:
             return (f"type({v}) is list and _codes({v}, {self._constant(spec.values)}, {low}, {high}, {spec.unique})",
                     f"tuple({v})")
         if kind == "money":
-            amounts = self._constant(_amount_patterns(self.currencies))
+            if self._amounts is None:
+                self._amounts = self._constant(_amount_patterns(self.currencies))
+            amounts = self._amounts
             return (f"type({v}) is dict and len({v}) == 2 and type(c := {v}.get('currency')) is str"
                     f" and (ok := {amounts}.get(c)) is not None and type(a := {v}.get('amount')) is str"
                     " and ok(a) is not None", f"_Money(_Dec(a), c, {path})")
